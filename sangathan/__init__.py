@@ -1,0 +1,1 @@
+"""Sangathan: organise a membership organisation from headquarters down to every booth."""

@@ -1,0 +1,5 @@
+from django.http import HttpResponse
+
+
+def upload(request):
+    return HttpResponse("todo")

@@ -1,0 +1,239 @@
+"""People: workers and supporters, their consent, positions and appointments."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+REFERRAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud over phone
+
+
+def new_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+
+
+class AppStatus(models.TextChoices):
+    NOT_JOINED = "none", _("Not on the app")
+    INVITED = "invited", _("Invited")
+    JOINED = "joined", _("Joined")
+
+
+class PersonQuerySet(models.QuerySet):
+    def within(self, unit) -> "PersonQuerySet":
+        """People whose home unit is the given unit or below it."""
+        return self.filter(unit__path__startswith=unit.path)
+
+    def visible_to(self, user) -> "PersonQuerySet":
+        from sangathan.org.scoping import jurisdiction_for
+
+        return jurisdiction_for(user).filter(self, "unit__path")
+
+    def with_consent(self, channel: str, purpose: str = "organisational") -> "PersonQuerySet":
+        active = Consent.objects.filter(
+            person=models.OuterRef("pk"), channel=channel, purpose=purpose, withdrawn_at=None
+        )
+        return self.filter(models.Exists(active))
+
+    def search(self, q: str) -> "PersonQuerySet":
+        """People matching ``q`` across scripts (Devanagari or Latin), best first."""
+        from sangathan.people.names import search_people
+
+        return search_people(self, q)
+
+
+class Person(models.Model):
+    """A worker or supporter. Holds no religion, caste or other sensitive attribute: the
+    organisation does not need them and the law (DPDP Act 2023) does not want them."""
+
+    name = models.CharField(_("name"), max_length=200, help_text=_("as written, any script"))
+    name_latin = models.CharField(_("name (Latin script)"), max_length=200, blank=True)
+    # Space-separated phonetic keys of the name's words, for cross-script search.
+    name_key = models.CharField(max_length=400, blank=True, db_index=True)
+    phone = models.CharField(_("mobile"), max_length=16, unique=True, help_text=_("E.164"))
+    unit = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.PROTECT, related_name="people", verbose_name=_("unit")
+    )
+    birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    institution = models.CharField(_("institution"), max_length=200, blank=True)
+    languages = models.CharField(
+        _("languages"), max_length=60, blank=True, help_text=_("comma-separated, e.g. hi,en")
+    )
+    tags = models.ManyToManyField("Tag", blank=True, related_name="people")
+    app_status = models.CharField(
+        _("app status"), max_length=8, choices=AppStatus.choices, default=AppStatus.NOT_JOINED
+    )
+    referral_code = models.CharField(
+        _("referral code"), max_length=12, unique=True, default=new_referral_code
+    )
+    referred_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals"
+    )
+    source = models.CharField(_("source"), max_length=60, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        indexes = [models.Index(fields=["unit", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        if (get_language() or "hi").startswith("hi") or not self.name_latin:
+            return self.name
+        return self.name_latin
+
+    def current_appointments(self):
+        return self.appointments.current().select_related("position", "unit", "unit__level")
+
+
+class Tag(models.Model):
+    """A free label on people (``student``, ``college-drive-2026``)."""
+
+    name = models.CharField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(models.TextChoices):
+    APP = "app", _("Member app")
+    PUSH = "push", _("Push notification")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+    CALL = "call", _("Phone call")
+
+
+class Purpose(models.TextChoices):
+    ORGANISATIONAL = "organisational", _("Organisational messages")
+    CAMPAIGN = "campaign", _("Campaign and political messages")
+    SCHEMES = "schemes", _("Government schemes and programmes")
+
+
+class ConsentQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(withdrawn_at=None)
+
+
+class Consent(models.Model):
+    """A person's consent to be messaged on one channel for one purpose. Withdrawal keeps the
+    row (the record of consent is kept, as the DPDP Act asks) and sets ``withdrawn_at``."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    granted_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    evidence = models.CharField(
+        _("evidence"), max_length=255, help_text=_("how it was given or withdrawn")
+    )
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        indexes = [models.Index(fields=["person", "channel", "purpose"])]
+        constraints = [
+            # At most one active consent per person, channel and purpose.
+            models.UniqueConstraint(
+                fields=["person", "channel", "purpose"],
+                condition=Q(withdrawn_at=None),
+                name="one_active_consent",
+            )
+        ]
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class Position(models.Model):
+    """A post that exists at every unit of one level, e.g. "IT cell — district convenor"."""
+
+    wing = models.CharField(_("wing"), max_length=60, help_text=_("e.g. IT cell"))
+    wing_hi = models.CharField(_("wing (Hindi)"), max_length=60, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=100)
+    title_hi = models.CharField(_("title (Hindi)"), max_length=100)
+    level = models.ForeignKey("org.Level", on_delete=models.PROTECT, related_name="positions")
+    seats = models.PositiveSmallIntegerField(_("seats per unit"), default=1)
+
+    class Meta:
+        ordering = ["level__depth", "wing", "title_en"]
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
+        constraints = [
+            models.UniqueConstraint(fields=["wing", "title_en", "level"], name="unique_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if (get_language() or "hi").startswith("hi"):
+            return f"{self.wing_hi or self.wing} — {self.title_hi}"
+        return f"{self.wing} — {self.title_en}"
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def current(self, on=None):
+        on = on or timezone.localdate()
+        return self.filter(starts__lte=on).filter(Q(ends=None) | Q(ends__gt=on))
+
+    def within(self, unit):
+        return self.filter(unit__path__startswith=unit.path)
+
+    def visible_to(self, user):
+        from sangathan.org.scoping import jurisdiction_for
+
+        return jurisdiction_for(user).filter(self, "unit__path")
+
+
+class Appointment(models.Model):
+    """A person holding a position at a unit from ``starts`` until ``ends`` (exclusive). Ended
+    appointments stay as history; a transfer ends one and starts another."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="appointments")
+    position = models.ForeignKey(Position, on_delete=models.PROTECT, related_name="appointments")
+    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="appointments")
+    starts = models.DateField(_("starts"), default=timezone.localdate)
+    ends = models.DateField(_("ends"), null=True, blank=True)
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        indexes = [models.Index(fields=["position", "unit"]), models.Index(fields=["ends"])]
+
+    def __str__(self) -> str:
+        return f"{self.person} — {self.position} @ {self.unit}"
+
+    def is_current(self, on=None) -> bool:
+        on = on or timezone.localdate()
+        return self.starts <= on and (self.ends is None or self.ends > on)

@@ -1,0 +1,159 @@
+"""One settings module, driven by environment variables (see .env.example)."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("SANGATHAN_DEBUG", True)
+# The demo runs with a throwaway key; production must set SANGATHAN_SECRET_KEY.
+SECRET_KEY = os.environ.get("SANGATHAN_SECRET_KEY", "insecure-demo-key-change-me-" + "x" * 20)
+ALLOWED_HOSTS = os.environ.get("SANGATHAN_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("SANGATHAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+# The organisation's kind decides what the platforms' rules allow (WhatsApp Business
+# Platform refuses political organisations).
+SANGATHAN_ORG_KIND = os.environ.get("SANGATHAN_ORG_KIND", "political")
+SANGATHAN_ORG_NAME = os.environ.get("SANGATHAN_ORG_NAME", "Sangathan demo")
+SANGATHAN_GRIEVANCE_CONTACT = os.environ.get("SANGATHAN_GRIEVANCE_CONTACT", "grievance@example.org")
+SANGATHAN_DEFAULT_REGION = "IN"
+SANGATHAN_MAX_UPLOAD_BYTES = int(os.environ.get("SANGATHAN_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+# OTP login: in the demo the code is printed to the console.
+SANGATHAN_OTP_TTL_SECONDS = 600
+SANGATHAN_OTP_MAX_PER_PHONE_PER_HOUR = int(os.environ.get("SANGATHAN_OTP_MAX_PER_PHONE", 5))
+SANGATHAN_OTP_MAX_PER_IP_PER_HOUR = int(os.environ.get("SANGATHAN_OTP_MAX_PER_IP", 30))
+SANGATHAN_OTP_MAX_ATTEMPTS = 5
+SANGATHAN_DATA_DIR = BASE_DIR / "org" / "data"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "treebeard",
+    "django_tasks",
+    "django_tasks_db",
+    "sangathan.core",
+    "sangathan.accounts",
+    "sangathan.org",
+    "sangathan.people",
+    "sangathan.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "sangathan.accounts.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "sangathan.urls"
+WSGI_APPLICATION = "sangathan.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "sangathan.core.context_processors.sangathan",
+            ],
+        },
+    }
+]
+
+DATABASE_URL = os.environ.get(
+    "DATABASE_URL", f"sqlite:///{PROJECT_DIR / 'var' / 'sangathan.sqlite3'}"
+)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
+    # two writers queue on the busy timeout instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            "PRAGMA busy_timeout=20000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
+        ),
+    }
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "org:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# Hindi first: the organisation's workers read Hindi; English is one click away.
+LANGUAGE_CODE = "hi"
+LANGUAGES = [("hi", _("Hindi")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Kolkata"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = PROJECT_DIR / "var" / "static"
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Nothing correctness-critical lives in the cache (OTP rate limits count database rows), so a
+# per-process cache is safe with several web processes.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("SANGATHAN_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+EMAIL_BACKEND = os.environ.get(
+    "SANGATHAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "sangathan": {"handlers": ["console"], "level": "INFO"},
+    },
+}
