@@ -15,9 +15,9 @@ def level(slug: str) -> Level:
 def add_unit(parent: OrgUnit | None, slug: str, code: str, name: str, name_en: str = "", **kw):
     fields = dict(level=level(slug), code=code, name=name, name_en=name_en or name, **kw)
     if parent is None:
-        return OrgUnit.objects.add_root(**fields)
+        return OrgUnit.objects.add_root(fields)
     parent.refresh_from_db()
-    return OrgUnit.objects.add_child(parent, **fields)
+    return OrgUnit.objects.add_child(parent, fields)
 
 
 def make_person(unit: OrgUnit, name: str = "राम कुमार", phone: str | None = None, **kw) -> Person:

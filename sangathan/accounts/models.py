@@ -66,6 +66,9 @@ class OtpChallenge(models.Model):
     class Meta:
         indexes = [models.Index(fields=["ip", "created_at"])]
 
+    def __str__(self) -> str:
+        return f"OTP for {self.phone} at {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class AuditLog(models.Model):
     """Who did what, when: logins, denials, imports, exports, appointment changes."""

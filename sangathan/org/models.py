@@ -157,3 +157,6 @@ class UnitMove(models.Model):
         ordering = ["-moved_at"]
         verbose_name = _("unit move")
         verbose_name_plural = _("unit moves")
+
+    def __str__(self) -> str:
+        return f"{self.unit} moved {self.old_path} → {self.new_path}"

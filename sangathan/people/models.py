@@ -163,6 +163,10 @@ class Consent(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        state = "withdrawn" if self.withdrawn_at else "granted"
+        return f"{self.person} {self.channel}/{self.purpose} {state}"
+
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
