@@ -54,7 +54,7 @@ class Jurisdiction:
         from sangathan.org.models import OrgUnit
 
         if self.everything:
-            return OrgUnit.get_root_nodes().select_related("level")
+            return OrgUnit.objects.get_root_nodes().select_related("level")
         return OrgUnit.objects.filter(path__in=self.roots).select_related("level").order_by("path")
 
 
