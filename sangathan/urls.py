@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from sangathan.core import views as core_views
+
 urlpatterns = [
     path("", include("sangathan.org.urls")),
     path("people/", include("sangathan.people.urls")),
     path("accounts/", include("sangathan.accounts.urls")),
     path("api/v1/", include("sangathan.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("privacy/", core_views.privacy, name="privacy"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,31 @@
+import subprocess
+import sys
+
+
+def test_sqlite_file_database_runs_in_wal_with_immediate_transactions(tmp_path):
+    db = tmp_path / "x.sqlite3"
+    code = (
+        "import django, os; django.setup();"
+        "from django.db import connection;"
+        "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0]);"
+        "print(connection.settings_dict['OPTIONS']['transaction_mode'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "DATABASE_URL": f"sqlite:///{db}",
+            "DJANGO_SETTINGS_MODULE": "sangathan.settings",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["wal", "IMMEDIATE"]
+
+
+def test_privacy_notice_is_public_and_names_grievance_contact(client, settings):
+    settings.SANGATHAN_GRIEVANCE_CONTACT = "dpo@example.in"
+    r = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 200
+    assert b"dpo@example.in" in r.content
