@@ -1,13 +1,163 @@
-from django.http import HttpResponse
+"""Import and export of people: upload → preview (nothing written) → confirm; and export.
+
+Every unit lookup goes through ``sangathan.org.scoping``: an import can only place people in
+the uploader's jurisdiction, an export only contains people from it, and a preview token is
+visible to its uploader alone (anyone else gets 404).
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from sangathan.accounts.audit import audit
+from sangathan.org.scoping import get_unit_for_user
+from sangathan.people.exporting import export_rows, export_xlsx, people_for_export
+from sangathan.people.forms import ExportForm, ImportUploadForm
+from sangathan.people.importing import (
+    ImportFileError,
+    ImportResult,
+    do_import_people,
+    plan_import,
+)
+from sangathan.people.models import ImportBatch
+
+PREVIEW_LIMIT = 1000  # bad rows shown inline; the full list is one click away as CSV
 
 
+@require_http_methods(["GET", "POST"])
 def upload(request):
-    return HttpResponse("todo")
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        data = upload.read()
+        try:
+            plan = plan_import(data, upload.name, request.user)
+        except ImportFileError as exc:
+            form.add_error(
+                "file", _("The file cannot be imported: %(reason)s") % {"reason": exc.reason}
+            )
+        else:
+            batch = ImportBatch.objects.create(
+                user=request.user,
+                filename=upload.name[:255],
+                size=len(data),
+                content=data,
+                result=plan.result.to_store(),
+            )
+            return redirect("people:import_preview", token=batch.token)
+    recent = ImportBatch.objects.filter(user=request.user).defer("content")[:10]
+    return render(request, "people/import_upload.html", {"form": form, "recent": recent})
 
 
+def _batch_for_user(request, token: str) -> ImportBatch:
+    """The uploader's own batch, else 404 (a token is never evidence of anyone else's file)."""
+    try:
+        return ImportBatch.objects.defer("content").get(token=token, user=request.user)
+    except ImportBatch.DoesNotExist:
+        raise Http404("No such import") from None
+
+
+@require_http_methods(["GET", "POST"])
 def preview(request, token):
-    return HttpResponse("todo")
+    batch = _batch_for_user(request, token)
+    error = ""
+    if request.method == "POST" and batch.committed_at is None:
+        # Claim the batch first, so that a double-clicked Confirm imports once.
+        claimed = ImportBatch.objects.filter(pk=batch.pk, committed_at=None).update(
+            committed_at=timezone.now()
+        )
+        if claimed:
+            content = ImportBatch.objects.values_list("content", flat=True).get(pk=batch.pk)
+            try:
+                result = do_import_people(
+                    bytes(content), batch.filename, user=request.user, request=request
+                )
+            except BaseException as exc:
+                ImportBatch.objects.filter(pk=batch.pk).update(committed_at=None)
+                if not isinstance(exc, ImportFileError):
+                    raise
+                error = _("The file cannot be imported: %(reason)s") % {"reason": exc.reason}
+            else:
+                ImportBatch.objects.filter(pk=batch.pk).update(result=result.to_store())
+                return redirect("people:import_preview", token=batch.token)
+        else:
+            batch.refresh_from_db(fields=["committed_at", "result"])
+    if request.GET.get("format") == "csv":
+        return _errors_csv(batch)
+    result = ImportResult.from_store(batch.result)
+    return render(
+        request,
+        "people/import_preview.html",
+        {
+            "batch": batch,
+            "result": result,
+            "invalid": result.invalid[:PREVIEW_LIMIT],
+            "more_invalid": max(len(result.invalid) - PREVIEW_LIMIT, 0),
+            "good": result.created + result.updated,
+            "error": error,
+        },
+    )
 
 
+def _errors_csv(batch: ImportBatch) -> HttpResponse:
+    result = ImportResult.from_store(batch.result)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="import-errors.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow([_("line"), _("reason")])
+    for line, reason in result.invalid:
+        writer.writerow([line, str(reason)])
+    return response
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@require_GET
 def export(request):
-    return HttpResponse("todo")
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(
+            " ".join(str(e) for errors in form.errors.values() for e in errors),
+            content_type="text/plain; charset=utf-8",
+        )
+    code = form.cleaned_data["unit"].strip()
+    unit = get_unit_for_user(request.user, code) if code else None
+    fmt = form.cleaned_data["format"]
+    people = people_for_export(request.user, unit)
+    count = people.count()
+    audit(
+        "export",
+        request=request,
+        obj=unit,
+        count=count,
+        unit=unit.code if unit else "",
+        format=fmt,
+    )
+    stem = f"people-{unit.code if unit else 'all'}-{timezone.localdate():%Y%m%d}"
+    if fmt == "xlsx":
+        response = HttpResponse(
+            export_xlsx(people),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+        return response
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff"  # a BOM, so that Excel reads the Hindi names as UTF-8
+        for row in export_rows(people):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    return response

@@ -241,3 +241,32 @@ class Appointment(models.Model):
     def is_current(self, on=None) -> bool:
         on = on or timezone.localdate()
         return self.starts <= on and (self.ends is None or self.ends > on)
+
+
+def new_import_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class ImportBatch(models.Model):
+    """An uploaded people file waiting for (or past) its confirmation. The bytes are kept so
+    that confirming re-reads exactly what was previewed; only the uploader can see it."""
+
+    token = models.CharField(max_length=32, unique=True, default=new_import_token)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_batches"
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    # The preview's counts and bad rows (reasons stored untranslated), then the commit's.
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("people import")
+        verbose_name_plural = _("people imports")
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
