@@ -32,8 +32,9 @@ PREVIEW_LIMIT = 1000  # bad rows shown inline; the full list is one click away a
 
 @require_http_methods(["GET", "POST"])
 def upload(request):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    bound = request.method == "POST"
+    form = ImportUploadForm(request.POST if bound else None, request.FILES if bound else None)
+    if bound and form.is_valid():
         upload = form.cleaned_data["file"]
         data = upload.read()
         try:
