@@ -21,3 +21,11 @@ def audit(action: str, *, actor=None, obj=None, request=None, **detail) -> Audit
         ip=client_ip(request),
         detail=detail,
     )
+
+
+def audit_denied(request, status: int) -> AuditLog:
+    """Record that a logged-in user was refused (403) or told "not found" (404) by a view:
+    the trace of someone trying ids outside their jurisdiction."""
+    return audit(
+        "denied", request=request, path=request.path[:300], method=request.method, status=status
+    )

@@ -1,5 +1,55 @@
-"""The JSON API: one NinjaAPI, each domain mounting its own router."""
+"""The JSON API: one NinjaAPI, each domain mounting its own router.
 
+Callers authenticate with a bearer token (the member app, see ``POST /auth/otp/verify``) or
+with the staff UI's session cookie (then unsafe methods need the CSRF token). Every route that
+reads data scopes it through ``sangathan.org.scoping``; outsiders get 404.
+"""
+
+from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.security import django_auth
 
-api = NinjaAPI(title="Sangathan API", version="1", urls_namespace="api")
+from sangathan.accounts.api import TokenAuth
+from sangathan.accounts.api import router as accounts_router
+from sangathan.org.api import router as org_router
+from sangathan.people.api import router as people_router
+
+api = NinjaAPI(
+    title="Sangathan API",
+    version="1",
+    urls_namespace="api",
+    auth=[TokenAuth(), django_auth],
+)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    # The same words whether the thing does not exist or lies outside the caller's
+    # jurisdiction: the answer must not tell the two apart.
+    return api.create_response(
+        request,
+        {"detail": _("Not found, or outside your jurisdiction."), "code": "not_found"},
+        status=404,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return api.create_response(
+        request,
+        {
+            "detail": _(
+                "Log in first: send “Authorization: Bearer <token>” from "
+                "/api/v1/auth/otp/verify, or use a logged-in session."
+            ),
+            "code": "not_authenticated",
+        },
+        status=401,
+    )
+
+
+api.add_router("", accounts_router)
+api.add_router("", org_router)
+api.add_router("", people_router)
