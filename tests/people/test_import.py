@@ -329,3 +329,21 @@ def test_command_fails_on_unreadable_file(cast, tmp_path):
     path.write_bytes(b"")
     with pytest.raises(CommandError, match="empty"):
         call_command("import-people", str(path))
+
+
+def test_it_fills_the_search_fields_from_the_name(cast):
+    fake = mock.Mock(side_effect=lambda name: (f"latin:{name}", f"key:{name}"))
+    with mock.patch("sangathan.people.importing.person_name_fields", fake):
+        do_import_people(csv_bytes(SIMPLE), "people.csv")
+    ram = Person.objects.get(phone="+919876543210")
+    assert (ram.name_latin, ram.name_key) == ("latin:राम कुमार", "key:राम कुमार")
+
+
+def test_command_prints_a_readable_table_of_errors(cast, tmp_path, capsys):
+    path = tmp_path / "people.csv"
+    path.write_text(SIMPLE + f"Bad,12345,{B1}\n", encoding="utf-8")
+    call_command("import-people", str(path))
+    out = capsys.readouterr().out
+    assert "to create 2" in out
+    assert "     4  the mobile number “12345” is too short" in out
+    assert "nothing was written" in out
