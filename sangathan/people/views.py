@@ -1,12 +1,42 @@
-from django.http import HttpResponse
+"""Staff pages for people: search across the user's area, and one person's record."""
+
+from django.utils import timezone
 from django.views.decorators.http import require_GET
+
+from sangathan.org.scoping import get_person_for_user, jurisdiction_for
+from sangathan.org.views import paginate, render_page, unit_crumbs
+from sangathan.people.models import Person
 
 
 @require_GET
 def search(request):
-    return HttpResponse("todo")
+    q = request.GET.get("q", "").strip()
+    people = Person.objects.visible_to(request.user).select_related("unit", "unit__level")
+    if q:
+        page = paginate(request, people.search(q))
+    else:
+        # The maintained counts of the user's root units give the total without a COUNT(*)
+        # over everyone in a state.
+        total = sum(u.people_count for u in jurisdiction_for(request.user).root_units())
+        page = paginate(request, people.order_by("name", "pk"), known_count=total)
+    return render_page(request, "people/search.html", {"page": page, "q": q}, partial="results")
 
 
 @require_GET
 def detail(request, pk):
-    return HttpResponse("todo")
+    person = get_person_for_user(request.user, pk)
+    today = timezone.localdate()
+    appointments = list(
+        person.appointments.visible_to(request.user)
+        .select_related("position", "unit", "unit__level")
+        .order_by("-starts", "-pk")
+    )
+    context = {
+        "person": person,
+        "crumbs": unit_crumbs(request.user, person.unit, include_self=True),
+        "current": [a for a in appointments if a.is_current(today)],
+        "past": [a for a in appointments if not a.is_current(today)],
+        "consents": person.consents.order_by("channel", "purpose", "-granted_at"),
+        "tags": person.tags.all(),
+    }
+    return render_page(request, "people/detail.html", context)
