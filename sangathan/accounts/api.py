@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import HttpBearer
 
 from sangathan.accounts.actions import (
@@ -80,11 +80,16 @@ class TokenOut(Schema):
     user: MeOut
 
 
-_STATUS = {"invalid_phone": 400, "invalid_code": 400, "too_many_requests": 429}
+OTP_ERROR_STATUS = {"too_many_requests": 429, "too_many_attempts": 429}
 
 
-def _error(e: OtpError) -> tuple[int, dict]:
-    return _STATUS.get(e.reason, 400), {"detail": str(e.message), "code": e.reason}
+def otp_error_response(api, request, exc: OtpError):
+    """400 (bad number, wrong or expired code) or 429, with a message naming the problem."""
+    return api.create_response(
+        request,
+        {"detail": str(exc.message), "code": exc.reason},
+        status=OTP_ERROR_STATUS.get(exc.reason, 400),
+    )
 
 
 def me_data(user) -> dict:
@@ -125,11 +130,9 @@ def me_data(user) -> dict:
 )
 def otp_request(request, payload: OtpRequestIn):
     """Answers the same whether or not the number is registered."""
-    try:
-        do_request_otp(payload.phone, client_ip(request))
-    except OtpError as e:
-        return _error(e)
-    return 202, {"detail": _("If this number is registered, a 6-digit code has been sent to it.")}
+    do_request_otp(payload.phone, client_ip(request))
+    detail = _("If this number is registered, a 6-digit code has been sent to it.")
+    return Status(202, {"detail": detail})
 
 
 @router.post(
@@ -141,10 +144,7 @@ def otp_request(request, payload: OtpRequestIn):
 def otp_verify(request, payload: OtpVerifyIn):
     """The token is shown once; send it as ``Authorization: Bearer <token>``."""
     ip = client_ip(request)
-    try:
-        user = do_verify_otp(payload.phone, payload.code, ip)
-    except OtpError as e:
-        return _error(e)
+    user = do_verify_otp(payload.phone, payload.code, ip)
     raw, token = do_issue_api_token(user, ip)
     return {"token": raw, "expires_at": token.expires_at, "user": me_data(user)}
 
@@ -155,7 +155,7 @@ def logout(request):
     scheme, _sep, raw = header.partition(" ")
     if scheme.lower() == "bearer" and raw:
         do_revoke_api_token(raw.strip(), client_ip(request))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", response=MeOut, summary="The caller, their appointments and jurisdiction")

@@ -11,7 +11,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.security import django_auth
 
-from sangathan.accounts.api import TokenAuth
+from sangathan.accounts.actions import OtpError
+from sangathan.accounts.api import TokenAuth, otp_error_response
 from sangathan.accounts.api import router as accounts_router
 from sangathan.org.api import router as org_router
 from sangathan.people.api import router as people_router
@@ -48,6 +49,11 @@ def unauthenticated(request, exc):
         },
         status=401,
     )
+
+
+@api.exception_handler(OtpError)
+def otp_refused(request, exc):
+    return otp_error_response(api, request, exc)
 
 
 api.add_router("", accounts_router)

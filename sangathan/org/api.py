@@ -85,7 +85,7 @@ class CoverageOut(Schema):
 
 def _children(unit: OrgUnit):
     # A unit's children lie inside its subtree, so inside the caller's jurisdiction.
-    return unit.get_children().select_related("level")
+    return OrgUnit.objects.get_children(unit).select_related("level")
 
 
 def _visible_ancestors(user, unit: OrgUnit) -> list[dict]:

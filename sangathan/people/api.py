@@ -6,7 +6,7 @@ answers 404 exactly as one who does not exist.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -50,7 +50,7 @@ class PersonAppointmentOut(Schema):
 class ConsentOut(Schema):
     channel: str
     purpose: str
-    granted_at: str
+    granted_at: datetime
 
 
 class PersonDetailOut(PersonOut):
@@ -60,6 +60,31 @@ class PersonDetailOut(PersonOut):
     tags: list[str]
     appointments: list[PersonAppointmentOut]
     consents: list[ConsentOut]
+
+    @staticmethod
+    def resolve_tags(obj) -> list[str]:
+        return [t.name for t in obj.tags.all()]
+
+    @staticmethod
+    def resolve_appointments(obj) -> list[dict]:
+        return [
+            {
+                "id": a.pk,
+                "position": a.position.display_name,
+                "unit_code": a.unit.code,
+                "unit_name": a.unit.display_name,
+                "starts": a.starts,
+                "ends": a.ends,
+            }
+            for a in obj.visible_appointments
+        ]
+
+    @staticmethod
+    def resolve_consents(obj) -> list[dict]:
+        return [
+            {"channel": c.channel, "purpose": c.purpose, "granted_at": c.granted_at}
+            for c in obj.consents.active().order_by("channel", "purpose")
+        ]
 
 
 @router.get("/people", response=list[PersonOut], summary="Search people within jurisdiction")
@@ -81,29 +106,5 @@ def person_detail(request, person_id: int):
     person = get_person_for_user(request.auth, person_id)
     # Only appointments inside the caller's jurisdiction: a second post elsewhere is not
     # theirs to see.
-    appointments = person.current_appointments().visible_to(request.auth)
-    consents = person.consents.active().order_by("channel", "purpose")
-    return {
-        **{f: getattr(person, f) for f in PersonOut.model_fields if hasattr(person, f)},
-        "unit_code": person.unit.code,
-        "unit_name": person.unit.display_name,
-        "institution": person.institution,
-        "languages": person.languages,
-        "referral_code": person.referral_code,
-        "tags": [t.name for t in person.tags.all()],
-        "appointments": [
-            {
-                "id": a.pk,
-                "position": a.position.display_name,
-                "unit_code": a.unit.code,
-                "unit_name": a.unit.display_name,
-                "starts": a.starts,
-                "ends": a.ends,
-            }
-            for a in appointments
-        ],
-        "consents": [
-            {"channel": c.channel, "purpose": c.purpose, "granted_at": c.granted_at.isoformat()}
-            for c in consents
-        ],
-    }
+    person.visible_appointments = person.current_appointments().visible_to(request.auth)
+    return person
