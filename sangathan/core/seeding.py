@@ -19,7 +19,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -265,8 +265,13 @@ _REF_LEAD = "Z"
 _LOW3 = [_encode(i, 3) for i in range(32**3)]
 
 
+@lru_cache(maxsize=64)
+def _high_part(high: int) -> str:
+    return _REF_LEAD + _encode(high, 4)
+
+
 def referral_code_for(index: int) -> str:
-    return _REF_LEAD + _encode(index >> 15, 4) + _LOW3[index & 0x7FFF]
+    return _high_part(index >> 15) + _LOW3[index & 0x7FFF]
 
 
 def phone_for(index: int) -> str:
@@ -284,6 +289,11 @@ def next_free_index() -> int:
     return int(top[len(PHONE_BLOCK) :]) + 1 if top else 1
 
 
+# (female, first name index, surname index) -> (name, name_latin, name_key); shared by every
+# NameMaker so that repeated seeds in one process transliterate each combination once.
+_NAME_CACHE: dict[tuple[bool, int, int], tuple[str, str, str]] = {}
+
+
 class NameMaker:
     """Draws plausible names; each name's Latin form and search key are computed once."""
 
@@ -293,7 +303,7 @@ class NameMaker:
         self.female = list(dict.fromkeys(names_hi.FEMALE_FIRST_NAMES))
         self.surnames = list(dict.fromkeys(names_hi.SURNAMES))
         self.latin_share = latin_share
-        self.cache: dict[tuple[int, int, int], tuple[str, str, str]] = {}
+        self.cache = _NAME_CACHE
 
     def draw(self) -> tuple[str, str, str, str]:
         """``(name, name_latin, name_key, gender)``."""
