@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import sys
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -289,6 +290,11 @@ def next_free_index() -> int:
     return int(top[len(PHONE_BLOCK) :]) + 1 if top else 1
 
 
+def _vocabulary(words) -> list[str]:
+    """Distinct words, in NFC as ``Person.name`` is stored."""
+    return list(dict.fromkeys(unicodedata.normalize("NFC", w) for w in words))
+
+
 # (female, first name index, surname index) -> (name, name_latin, name_key); shared by every
 # NameMaker so that repeated seeds in one process transliterate each combination once.
 _NAME_CACHE: dict[tuple[bool, int, int], tuple[str, str, str]] = {}
@@ -299,9 +305,9 @@ class NameMaker:
 
     def __init__(self, rng: random.Random, latin_share: float = 0.0):
         self.rng = rng
-        self.male = list(dict.fromkeys(names_hi.MALE_FIRST_NAMES))
-        self.female = list(dict.fromkeys(names_hi.FEMALE_FIRST_NAMES))
-        self.surnames = list(dict.fromkeys(names_hi.SURNAMES))
+        self.male = _vocabulary(names_hi.MALE_FIRST_NAMES)
+        self.female = _vocabulary(names_hi.FEMALE_FIRST_NAMES)
+        self.surnames = _vocabulary(names_hi.SURNAMES)
         self.latin_share = latin_share
         self.cache = _NAME_CACHE
 
