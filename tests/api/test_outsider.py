@@ -105,8 +105,7 @@ def test_the_outsiders_own_lists_hold_no_lucknow_row(cast, url):
     assert not [s for s in LEAKS if s in r.text], r.text
 
 
-def test_the_outsiders_search_holds_no_lucknow_row(cast):
-    pytest.importorskip("sangathan.people.names")
+def test_the_outsiders_search_holds_no_lucknow_row(cast, name_keys):
     for q in ("संजय", "sanjay", "पूजा", "9810000002"):
         r = client_for(cast.outsider).get("/api/v1/people", {"q": q})
         assert r.status_code == 200
