@@ -1,0 +1,306 @@
+"""Cross-script person search: phonetic keys, readable Latin, Person.objects.search()."""
+
+import itertools
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sangathan.people.models import Person
+from sangathan.people.names import latinise, name_keys, person_name_fields, phonetic_key
+
+PAIRS_FILE = Path(__file__).with_name("name_pairs.tsv")
+
+
+def _read_pairs():
+    rows = []
+    for line in PAIRS_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        others = [o for o in cols[2].split(",") if o] if len(cols) > 2 else []
+        rows.append((cols[0], cols[1], others))
+    return rows
+
+
+PAIRS = _read_pairs()
+_phones = itertools.count(7000000001)
+
+
+def person(unit, name, **kw):
+    return Person.objects.create(name=name, phone=f"+91{next(_phones)}", unit=unit, **kw)
+
+
+def names(qs):
+    return [p.name for p in qs]
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def test_the_pairs_file_holds_enough_real_names():
+    assert len(PAIRS) >= 60
+    assert len({deva for deva, _, _ in PAIRS}) == len(PAIRS)
+
+
+@pytest.mark.parametrize(("deva", "latin", "others"), PAIRS, ids=[p[1] for p in PAIRS])
+def test_every_spelling_of_a_name_gets_the_same_key(deva, latin, others):
+    key = phonetic_key(deva)
+    assert key
+    assert {spelling: phonetic_key(spelling) for spelling in [latin, *others]} == {
+        spelling: key for spelling in [latin, *others]
+    }
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("sanjay", "sanjaya"),
+        ("Shankar", "Sankar"),
+        ("shankar", "शंकर"),
+        ("Vikas", "Vikash"),
+        ("Pawan", "Pavan"),
+        ("Bhagwan", "Bhagavan"),
+        ("Deepak", "Dipak"),
+        ("Geeta", "Gita"),
+        ("Aakash", "Akash"),
+        ("Pooja", "Puja"),
+        ("Poonam", "Punam"),
+        ("Zainab", "जैनब"),
+        ("Phool", "फूल"),
+        ("Shambhu", "शंभु"),
+        ("Shambhu", "शम्भु"),
+        ("Chand", "चाँद"),
+        ("Chand", "चांद"),
+        ("Bhatt", "Bhat"),
+        ("Pandey", "पाण्डेय"),
+        ("Khan", "ख़ान"),
+        ("Qasim", "क़ासिम"),
+        ("RAJESH", "rajesh"),
+        ("Rāma", "Ram"),
+    ],
+)
+def test_spelling_variants_share_a_key(a, b):
+    assert phonetic_key(a) == phonetic_key(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Ram", "Shyam"),
+        ("Rai", "Rajesh"),
+        ("Sanjay", "Sanjeev"),
+        ("Tripathi", "Tripti"),
+        ("Singh", "Sinha"),
+        ("Krishna", "Kishan"),
+        ("Amit", "Sumit"),
+        ("Ajay", "Ajit"),
+        ("Sharma", "Verma"),
+        ("Mohan", "Sohan"),
+        ("Gupta", "Gaur"),
+        ("Rekha", "Rai"),
+        ("Sunita", "Sunil"),
+    ],
+)
+def test_different_names_get_different_keys(a, b):
+    ka, kb = phonetic_key(a), phonetic_key(b)
+    # Neither key starts the other, so searching for one cannot find the other.
+    assert not ka.startswith(kb) and not kb.startswith(ka), (ka, kb)
+
+
+def test_name_keys_are_space_delimited_words():
+    assert name_keys("संजय राय") == " sanjy ray "
+    assert name_keys("Sanjay  Rai") == " sanjy ray "
+    assert name_keys("S.K. Singh") == " s k sing "
+    assert name_keys("  ") == ""
+    assert name_keys("123") == ""
+
+
+def test_person_name_fields_normalises_to_nfc_first():
+    decomposed = "ज\u093cैनब"  # ज + nukta, as some keyboards type ज़
+    assert person_name_fields(decomposed) == person_name_fields("\u095bैनब")
+    assert person_name_fields("ज़ैनब") == ("Zainab", " jaynb ")
+
+
+# --- readable Latin --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("deva", "latin"),
+    [
+        ("संजय राय", "Sanjay Rai"),
+        ("पूजा यादव", "Pooja Yadav"),
+        ("सुनीता वर्मा", "Sunita Varma"),
+        ("कृष्ण", "Krishna"),
+        ("मिश्र", "Mishra"),
+        ("आनंद", "Anand"),
+        ("प्रशांत", "Prashant"),
+        ("राजकुमार", "Rajkumar"),
+        ("कमलेश", "Kamlesh"),
+        ("ममता", "Mamta"),
+        ("जगदीश", "Jagdish"),
+        ("ओमप्रकाश", "Omprakash"),
+        ("रामनरेश", "Ramnaresh"),
+        ("सिंह", "Singh"),
+        ("पांडेय", "Pandey"),
+        ("पाण्डेय", "Pandey"),
+        ("श्रीवास्तव", "Shrivastav"),
+        ("लक्ष्मी", "Lakshmi"),
+        ("ज्ञानेंद्र", "Gyanendra"),
+        ("द्विवेदी", "Dwivedi"),
+        ("प्रजापति", "Prajapati"),
+        ("फ़ातिमा", "Fatima"),
+        ("ज़ैनब", "Zainab"),
+        ("शंभु", "Shambhu"),
+        ("दीपिका", "Deepika"),
+        ("अग्रवाल", "Agrawal"),
+    ],
+)
+def test_latinise_writes_names_as_indians_do(deva, latin):
+    assert latinise(deva) == latin
+
+
+def test_latinise_tidies_latin_and_mixed_script_names():
+    assert latinise("sanjay  RAI") == "Sanjay Rai"
+    assert latinise("Sanjay राय") == "Sanjay Rai"
+    assert latinise("McDonald") == "McDonald"
+    assert latinise("d'souza") == "D'Souza"
+    assert latinise("Ame\u0301lie") == "Am\u00e9lie"
+
+
+# --- the pre_save hook ------------------------------------------------------------------
+
+
+def test_saving_a_person_fills_latin_name_and_key(tree):
+    p = person(tree.booth1, "संजय राय")
+    p.refresh_from_db()
+    assert (p.name_latin, p.name_key) == ("Sanjay Rai", " sanjy ray ")
+
+
+def test_renaming_a_person_recomputes_latin_name_and_key(tree):
+    p = person(tree.booth1, "संजय राय")
+    p.name = "पूजा यादव"
+    p.save()
+    p.refresh_from_db()
+    assert (p.name_latin, p.name_key) == ("Pooja Yadav", " puj yadv ")
+
+
+def test_a_hand_given_latin_spelling_is_kept_until_the_name_changes(tree):
+    p = person(tree.booth1, "सूरज सिंह", name_latin="Sooraj Singh")
+    p.refresh_from_db()
+    assert p.name_latin == "Sooraj Singh"
+    p.save()
+    assert p.name_latin == "Sooraj Singh"
+    p.name = "सूरज कुमार"
+    p.save()
+    assert p.name_latin == "Suraj Kumar"
+
+
+def test_the_stored_name_is_nfc(tree):
+    p = person(tree.booth1, "Ame\u0301lie Rai")
+    p.refresh_from_db()
+    assert p.name == "Am\u00e9lie Rai"
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+def test_every_pair_is_found_from_either_script(tree):
+    deva = {d: person(tree.booth1, d) for d, _, _ in PAIRS}
+    latin = {d: person(tree.booth2, lat) for d, lat, _ in PAIRS}
+    misses = []
+    for d, lat, _ in PAIRS:
+        if deva[d] not in Person.objects.search(lat):
+            misses.append((lat, "->", d))
+        if latin[d] not in Person.objects.search(d):
+            misses.append((d, "->", lat))
+    assert misses == []
+
+
+def test_search_finds_across_scripts_and_spellings(tree):
+    sanjay = person(tree.booth1, "संजय राय")
+    shrivastav = person(tree.booth1, "लक्ष्मी श्रीवास्तव")
+    latin = person(tree.booth2, "Sanjay Rai")
+    assert set(Person.objects.search("sanjay rai")) == {sanjay, latin}
+    assert set(Person.objects.search("संजय")) == {sanjay, latin}
+    assert list(Person.objects.search("laxmi srivastava")) == [shrivastav]
+    assert list(Person.objects.search("Lakshmi Shrivastav")) == [shrivastav]
+
+
+def test_search_matches_the_start_of_words(tree):
+    sanjay = person(tree.booth1, "संजय राय")
+    sanjeev = person(tree.booth1, "संजीव कुमार")
+    assert set(Person.objects.search("sanj")) == {sanjay, sanjeev}
+    assert list(Person.objects.search("sanjay")) == [sanjay]
+    assert list(Person.objects.search("संजी")) == [sanjeev]
+    assert list(Person.objects.search("sanjay r")) == [sanjay]
+
+
+def test_search_needs_every_word_to_match(tree):
+    person(tree.booth1, "संजय राय")
+    person(tree.booth1, "संजय कुमार")
+    assert names(Person.objects.search("sanjay rai")) == ["संजय राय"]
+    assert names(Person.objects.search("sanjay yadav")) == []
+
+
+def test_search_does_not_match_other_names(tree):
+    for name in ("श्याम लाल", "राजेश कुमार", "तृप्ति सिन्हा", "अजित सिंह", "सुमित वर्मा"):
+        person(tree.booth1, name)
+    assert names(Person.objects.search("Ram")) == []
+    assert names(Person.objects.search("Rai")) == []
+    assert names(Person.objects.search("Tripathi")) == []
+    assert names(Person.objects.search("Ajay")) == []
+    assert names(Person.objects.search("Amit")) == []
+    assert names(Person.objects.search("Singh")) == ["अजित सिंह"]
+    assert names(Person.objects.search("Sinha")) == ["तृप्ति सिन्हा"]
+
+
+def test_search_ranks_exact_then_in_order_then_by_name(tree):
+    reversed_ = person(tree.booth1, "राय संजय")
+    middle = person(tree.booth1, "संजय कुमार राय")
+    prefix = person(tree.booth1, "संजय रायदास")
+    exact_key = person(tree.booth1, "संजय राय")
+    as_typed = person(tree.booth2, "Sanjay Rai")
+    assert list(Person.objects.search("Sanjay Rai")) == [
+        as_typed,
+        exact_key,
+        prefix,
+        middle,
+        reversed_,
+    ]
+    assert [p.search_rank for p in Person.objects.search("Sanjay Rai")] == [0, 1, 3, 4, 5]
+
+
+def test_search_by_phone_matches_the_end_of_the_number(tree):
+    p = person(tree.booth1, "पूजा यादव")
+    p.phone = "+919876543210"
+    p.save()
+    person(tree.booth1, "रीना गुप्ता")
+    for q in ("9876543210", "098765 43210", "+91-98765-43210", "43210"):
+        assert list(Person.objects.search(q)) == [p], q
+    assert list(Person.objects.search("12345")) == []
+
+
+def test_empty_search_finds_nobody(tree):
+    person(tree.booth1, "संजय राय")
+    assert list(Person.objects.search("")) == []
+    assert list(Person.objects.search(" .,- ")) == []
+
+
+def test_search_is_one_query(tree):
+    for name in ("संजय राय", "संजय कुमार", "Sanjay Rai"):
+        person(tree.booth1, name)
+    with CaptureQueriesContext(connection) as ctx:
+        found = list(Person.objects.search("sanjay rai"))
+    assert len(found) == 2
+    assert len(ctx.captured_queries) == 1
+
+
+def test_search_composes_with_jurisdiction(cast):
+    query = "sanjay rai"
+    assert list(Person.objects.visible_to(cast.outsider).search(query)) == []
+    assert list(Person.objects.search(query).visible_to(cast.outsider)) == []
+    assert list(Person.objects.visible_to(cast.convenor).search(query)) == [cast.convenor_person]
+    assert list(Person.objects.visible_to(cast.state_admin).search("संजय")) == [cast.convenor_person]
+    assert list(Person.objects.visible_to(cast.outsider).search("reena")) == [cast.kanpur_member]
