@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Router, Schema
 from ninja.security import HttpBearer
 
 from sangathan.accounts.actions import (
@@ -132,7 +133,9 @@ def otp_request(request, payload: OtpRequestIn):
     """Answers the same whether or not the number is registered."""
     do_request_otp(payload.phone, client_ip(request))
     detail = _("If this number is registered, a 6-digit code has been sent to it.")
-    return Status(202, {"detail": detail})
+    # A plain response: works with every django-ninja 1.x (tuples are deprecated from 1.7,
+    # ``Status`` only exists from 1.7).
+    return JsonResponse({"detail": detail}, status=202)
 
 
 @router.post(
@@ -155,7 +158,7 @@ def logout(request):
     scheme, _sep, raw = header.partition(" ")
     if scheme.lower() == "bearer" and raw:
         do_revoke_api_token(raw.strip(), client_ip(request))
-    return Status(204, None)
+    return HttpResponse(status=204)
 
 
 @router.get("/me", response=MeOut, summary="The caller, their appointments and jurisdiction")
