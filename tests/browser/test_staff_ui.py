@@ -109,6 +109,7 @@ def test_login_drill_down_and_search(cast, live_server, browser, otp_codes):
     shot(page, "05b-booth-posts")
     page.locator(".crumbs a", has_text="लखनऊ पश्चिम").click()
     page.locator("nav.tabs a").nth(3).click()
+    page.wait_for_url(re.compile(r"/units/UP-AC-172/vacancies/$"))  # loaded, htmx ready
     page.select_option("select[name=position]", index=1)
     expect(page).to_have_url(re.compile(r"position=\d+"))
     expect(page.locator("#results")).to_contain_text("प्राथमिक विद्यालय 2")
