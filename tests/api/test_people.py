@@ -43,3 +43,18 @@ def test_a_second_post_outside_jurisdiction_is_not_shown(cast):
     appoint(cast.volunteer_person, cast.booth_pos, cast.kanpur_booth)
     body = client_for(cast.convenor).get(f"/api/v1/people/{cast.volunteer_person.pk}").json()
     assert [a["unit_code"] for a in body["appointments"]] == ["UP-AC-172-PS-001"]
+
+
+def test_the_people_list_reads_a_fixed_number_of_queries(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = client_for(cast.convenor)
+    with CaptureQueriesContext(connection) as few:
+        c.get("/api/v1/people")
+    for i in range(10):
+        make_person(cast.booth2, phone=f"+91981200000{i}")
+    with CaptureQueriesContext(connection) as more:
+        body = c.get("/api/v1/people").json()
+    assert body["count"] == 12
+    assert len(more) == len(few) == 5

@@ -80,4 +80,5 @@ def test_coverage_reads_a_fixed_number_of_queries(cast):
         make_person(cast.booth2, phone=f"+91981100000{i}")
     with CaptureQueriesContext(connection) as more:
         c.get("/api/v1/units/UP/coverage")
-    assert len(more) == len(few) <= 6
+    # session, user, jurisdiction, the unit, its children: whatever the subtree holds
+    assert len(more) == len(few) == 5
