@@ -133,6 +133,8 @@ _NAME_PREFIXES = tuple(
             "भगवान",
             "रघुवीर",
             "नवल",
+            "नंद",
+            "नन्द",
         ),
         key=len,
         reverse=True,
@@ -242,7 +244,7 @@ def _delete_schwas(segs: list[_Seg], force_final: bool = False) -> None:
 
 # Name endings that keep their "a" where Ohala's rule would drop it: Prajapati, Sumati,
 # Bhagwati (not Prajapti, Sumti, Bhagavti).
-_KEEP_SCHWA_ENDINGS = ("पति", "वती", "मती", "मति", "वत")
+_KEEP_SCHWA_ENDINGS = ("पति", "वती", "मती", "मति")
 
 
 def _protect_endings(word: str, segs: list[_Seg]) -> None:
@@ -284,13 +286,39 @@ def _long_in_first_syllable(live: list[_Seg], i: int) -> bool:
     return nxt.hk != "r"
 
 
-def _render(segs: list[_Seg]) -> str:
+def _long_in_last_syllable(live: list[_Seg], i: int) -> bool:
+    """ई before one final consonant reads "ee" (Sandeep, Naveen, Sameer), except in -ish and
+    -il (Satish, Ashish, Sunil)."""
+    return (
+        live[i].hk == "I"
+        and i + 2 == len(live)
+        and live[i + 1].kind == "C"
+        and live[i + 1].hk not in ("z", "S", "l")
+    )
+
+
+def _reads_w(live: list[_Seg], i: int) -> bool:
+    """Whether व reads "w": after a consonant other than r/z/n (Dwivedi, Ishwar, Bhagwan, but
+    Chaturvedi, Rizvi, Tanvi), and before a final -at/-al/-ar/-an (Rawat, Agrawal, Pawan,
+    Anwar)."""
+    prev = live[i - 1] if i else None
+    if prev is not None and prev.kind == "C" and prev.hk not in ("r", "z2", "n"):
+        return True
+    return (
+        prev is not None
+        and i + 3 == len(live)
+        and live[i + 1].hk in ("a", "A")
+        and live[i + 2].hk in ("t", "l", "r", "n")
+    )
+
+
+def _render(segs: list[_Seg], first_part: bool = True) -> str:
     """Readable lower-case Latin for schwa-deleted segments."""
     out: list[str] = []
     live = [s for s in segs if not s.dropped]
     # The first vowel's syllable: long ई/ऊ there read as "ee"/"oo" (Deepak, Pooja, Geeta);
-    # elsewhere as "i"/"u" (Sunita, Satish, Kapur), as most people write them.
-    first_vowel = next((i for i, s in enumerate(live) if s.kind == "V"), -1)
+    # elsewhere mostly as "i"/"u" (Sunita, Satish, Kapur), as most people write them.
+    first_vowel = next((i for i, s in enumerate(live) if s.kind == "V"), -1) if first_part else -1
     for i, s in enumerate(live):
         prev = live[i - 1] if i else None
         nxt = live[i + 1] if i + 1 < len(live) else None
@@ -298,17 +326,7 @@ def _render(segs: list[_Seg]) -> str:
             if s.hk == "J" and prev is not None and prev.kind == "C" and prev.hk == "j":
                 out[-1] = "gy"  # ज्ञ: Gyan
                 continue
-            if s.hk == "v" and (
-                # after a consonant, but not r: Dwivedi, Ishwar, Bhagwan; Chaturvedi
-                (prev is not None and prev.kind == "C" and prev.hk != "r")
-                or (
-                    # -wal surnames: Agrawal, Khandelwal
-                    nxt is not None
-                    and nxt.hk == "A"
-                    and i + 3 == len(live)
-                    and live[i + 2].hk == "l"
-                )
-            ):
+            if s.hk == "v" and _reads_w(live, i):
                 out.append("w")
                 continue
             out.append(_LATIN_CONSONANT.get(s.hk, s.hk))
@@ -316,6 +334,9 @@ def _render(segs: list[_Seg]) -> str:
             vowel = s.hk
             if vowel in ("I", "U") and i == first_vowel and _long_in_first_syllable(live, i):
                 out.append("ee" if vowel == "I" else "oo")
+                continue
+            if _long_in_last_syllable(live, i):
+                out.append("ee")
                 continue
             out.append(_LATIN_VOWEL.get(vowel, vowel))
         elif s.kind == "N":
@@ -344,7 +365,7 @@ def latinise_word(word: str) -> str:
         segs = _segments(part)
         _protect_endings(part, segs)
         _delete_schwas(segs, force_final=k < len(parts) - 1)
-        rendered.append(_render(segs))
+        rendered.append(_render(segs, first_part=k == 0))
     text = "".join(rendered)
     return text[:1].upper() + text[1:]
 
@@ -360,13 +381,18 @@ def _title(match: re.Match) -> str:
 _LATIN_WORD = re.compile(r"(?:(?![\u0900-\u097f])[^\W\d_]|[\u0300-\u036f])+")
 
 
+@lru_cache(maxsize=200_000)
+def _latinise_token(token: str) -> str:
+    token = DEVANAGARI_RUN.sub(lambda m: latinise_word(m.group()), token)
+    return _LATIN_WORD.sub(_title, token)
+
+
 def latinise(name: str) -> str:
     """The name in Latin letters as Indians write it: "संजय राय" -> "Sanjay Rai". Latin input
     comes back NFC-normalised with all-lower or all-upper words title-cased; mixed-script
     names are converted word by word."""
-    name = " ".join(unicodedata.normalize("NFC", name).split())
-    name = DEVANAGARI_RUN.sub(lambda m: latinise_word(m.group()), name)
-    return _LATIN_WORD.sub(_title, name)
+    # Cached per space-separated token: the seeder and importers repeat a few thousand.
+    return " ".join(map(_latinise_token, unicodedata.normalize("NFC", name).split()))
 
 
 # --- phonetic key ----------------------------------------------------------------------
@@ -427,10 +453,15 @@ def name_words(name: str) -> list[str]:
     return WORD.findall(unicodedata.normalize("NFC", name))
 
 
+@lru_cache(maxsize=200_000)
+def _token_keys(token: str) -> str:
+    return " ".join(k for k in map(phonetic_key, WORD.findall(token)) if k)
+
+
 def name_keys(name: str) -> str:
     """Keys of all words of ``name``, space-separated with a space at each end, as stored in
     ``Person.name_key`` (" sanjy ray "); empty when the name has no letters."""
-    keys = [k for k in map(phonetic_key, name_words(name)) if k]
+    keys = [k for k in map(_token_keys, unicodedata.normalize("NFC", name).split()) if k]
     return f" {' '.join(keys)} " if keys else ""
 
 
