@@ -16,8 +16,9 @@ The key folds what real spellings of one name vary in: sh/s (श/ष/स), v/w, 
 x/ksh, ch/chh, ee/i, oo/u, aa/a, ou/au, doubled letters, Rai/Ray, Pandey/Pande, a final
 consonant + y written for ई (Chaudhary), and every short "a" after the word's first vowel
 (Hindi drops the inherent vowel in ways Latin spellings follow only half the time: Kamla and
-Kamala, Sanjay and Sanjaya, Agarwal and Agrawal). Aspirates (kh, gh, th, dh, bh) are kept:
-North Indian spellings write them faithfully, and they keep Tripathi apart from Tripti.
+Kamala, Sanjay and Sanjaya, Agarwal and Agrawal). Aspirates (kh, th, dh, bh, jh) are kept:
+North Indian spellings write them faithfully, and they keep Tripathi apart from Tripti; only
+ch/chh and gh/g are merged, because छ is often written ch and ग़ typed without its nukta.
 """
 
 from __future__ import annotations
@@ -420,6 +421,17 @@ _LATIN_FOLDS = [
     (re.compile(r"er(?![aeiouy])"), "ar"),  # वर्मा is written Verma
 ]
 _DOUBLES = re.compile(r"(.)\1+")
+# Abbreviations and Urdu-origin spellings too far apart for the folds above, common in
+# registers: Mohd., Md., Mohammed, Muhammad; Ahmed; Kr. (Kumar).
+_KEY_ALIASES = {
+    "mohd": "mohmd",
+    "md": "mohmd",
+    "mohmed": "mohmd",
+    "muhmd": "mohmd",
+    "muhmed": "mohmd",
+    "ahmed": "ahmd",
+    "kr": "kumr",
+}
 _FIRST_VOWEL = re.compile(r"[aeiou]")
 
 
@@ -436,7 +448,8 @@ def _fold_latin(word: str) -> str:
         word = word[:cut] + word[cut:].replace("a", "")
     if word.endswith("ey"):
         word = word[:-1]  # Pandey = Pande = पांडेय
-    return _DOUBLES.sub(r"\1", word)
+    word = _DOUBLES.sub(r"\1", word)
+    return _KEY_ALIASES.get(word, word)
 
 
 @lru_cache(maxsize=200_000)
@@ -504,10 +517,11 @@ def search_people(queryset: QuerySet, q: str) -> QuerySet:
     """People in ``queryset`` matching ``q``, best first, in one SQL query.
 
     Every query word must be the start of some word of the name, compared by phonetic key
-    (so "sanj" finds संजय). Ranked: the name exactly as typed; the same words in the same
-    order and nothing else; those words in order and complete; in order with the last one
-    a prefix; the rest; then by Latin name. A query of digits matches the end of the phone
-    number instead."""
+    (so "sanj" finds संजय). ``search_rank`` orders them: 0 the name exactly as typed; 1 the
+    same words in the same order and nothing else; 2 those words side by side; 3 side by side
+    with the last one a prefix; 4 in order with other words between; 5 the rest; then by
+    Latin name. A query of digits ("98765 43210", "+91-…", "43210") matches the end of the
+    phone number instead; digits beside words must appear in the phone number."""
     q = unicodedata.normalize("NFC", q or "").strip()
     digits = _phone_digits(q)
     if digits is not None:

@@ -79,6 +79,11 @@ def test_every_spelling_of_a_name_gets_the_same_key(deva, latin, others):
         ("Qasim", "क़ासिम"),
         ("RAJESH", "rajesh"),
         ("Rāma", "Ram"),
+        ("Mohd.", "मोहम्मद"),
+        ("Md", "Mohammed"),
+        ("Muhammad", "Mohammad"),
+        ("Ahmed", "अहमद"),
+        ("Kr.", "कुमार"),
     ],
 )
 def test_spelling_variants_share_a_key(a, b):
