@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 
 from sangathan.org.models import OrgUnit
 
@@ -35,34 +35,61 @@ class TreeBuilder:
     def __init__(self, batch_size: int = 5000):
         self.batch_size = batch_size
         self.pending: list[OrgUnit] = []
-        self.numchild: dict[str, int] = {}
+        # Per parent path: the last child index handed out, and how many children were added.
+        self.last_index: dict[str, int] = {}
+        self.added: dict[str, int] = {}
+        self.created_paths: set[str] = set()
         self.touched_parents: set[str] = set()
 
     def _next_index(self, parent: OrgUnit) -> int:
-        if parent.path not in self.numchild:
-            self.numchild[parent.path] = parent.numchild or 0
-        self.numchild[parent.path] += 1
-        return self.numchild[parent.path]
+        path = parent.path
+        if path not in self.last_index:
+            self.last_index[path] = 0
+            if path not in self.created_paths and parent.pk is not None:
+                # Ask the database for the last child rather than trusting ``numchild``: after
+                # deletions treebeard leaves gaps, so the count is not the last index.
+                # A range on ``path`` (LIKE 'x%' cannot use the index on SQLite).
+                last = (
+                    OrgUnit.objects.filter(
+                        path__gt=path,
+                        path__lte=path + "Z" * OrgUnit.steplen,
+                        depth=parent.depth + 1,
+                    )
+                    .order_by("-path")
+                    .values_list("path", flat=True)
+                    .first()
+                )
+                if last:
+                    self.last_index[path] = OrgUnit._str2int(last[-OrgUnit.steplen :])
+        self.last_index[path] += 1
+        self.added[path] = self.added.get(path, 0) + 1
+        return self.last_index[path]
 
     def add(self, parent: OrgUnit | None, **fields) -> OrgUnit:
         if parent is None:
-            last = OrgUnit.objects.get_last_root_node()
-            index = self.numchild.get("", None)
+            index = self.last_index.get("")
             if index is None:
+                last = OrgUnit.objects.get_last_root_node()
                 index = OrgUnit._str2int(last.path) if last else 0
             index += 1
-            self.numchild[""] = index
+            self.last_index[""] = index
             path = OrgUnit._get_path(None, 1, index)
             unit = OrgUnit(path=path, depth=1, numchild=0, **fields)
         else:
             path = child_path(parent.path, self._next_index(parent))
             unit = OrgUnit(path=path, depth=parent.depth + 1, numchild=0, **fields)
             self.touched_parents.add(parent.path)
-        self.numchild.setdefault(unit.path, 0)
+        self.created_paths.add(unit.path)
         self.pending.append(unit)
         if len(self.pending) >= self.batch_size:
             self._write_pending()
         return unit
+
+    def child_path_for(self, parent: OrgUnit) -> str:
+        """Reserve the next child path under ``parent`` for a unit that already exists elsewhere
+        (a subtree being moved there); ``flush`` counts it in the parent's ``numchild``."""
+        self.touched_parents.add(parent.path)
+        return child_path(parent.path, self._next_index(parent))
 
     def _write_pending(self) -> None:
         if self.pending:
@@ -77,11 +104,15 @@ class TreeBuilder:
         for i in range(0, len(paths), 500):
             chunk = paths[i : i + 500]
             OrgUnit.objects.filter(path__in=chunk).update(
-                numchild=Case(
-                    *[When(path=p, then=Value(self.numchild[p])) for p in chunk],
+                numchild=F("numchild")
+                + Case(
+                    *[When(path=p, then=Value(self.added[p])) for p in chunk],
+                    default=Value(0),
                     output_field=IntegerField(),
                 )
             )
+        for p in self.touched_parents:
+            self.added[p] = 0
         self.touched_parents.clear()
 
 
