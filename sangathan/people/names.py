@@ -517,7 +517,8 @@ def search_people(queryset: QuerySet, q: str) -> QuerySet:
     """People in ``queryset`` matching ``q``, best first, in one SQL query.
 
     Every query word must be the start of some word of the name, compared by phonetic key
-    (so "sanj" finds संजय). ``search_rank`` orders them: 0 the name exactly as typed; 1 the
+    (so "sanj" finds संजय). ``search_rank`` orders them: 0 the name (or its Latin form)
+    exactly as typed; 1 the
     same words in the same order and nothing else; 2 those words side by side; 3 side by side
     with the last one a prefix; 4 in order with other words between; 5 the rest; then by
     Latin name. A query of digits ("98765 43210", "+91-…", "43210") matches the end of the
@@ -536,7 +537,8 @@ def search_people(queryset: QuerySet, q: str) -> QuerySet:
         match &= Q(phone__contains=run)
     joined = " ".join(keys)
     rank = Case(
-        When(name__iexact=q, then=Value(0)),
+        # as typed, in either script: keeps Amita above Amit, whose keys are equal
+        When(Q(name__iexact=q) | Q(name_latin__iexact=q), then=Value(0)),
         When(name_key=f" {joined} ", then=Value(1)),
         When(name_key__contains=f" {joined} ", then=Value(2)),
         When(name_key__contains=f" {joined}", then=Value(3)),
