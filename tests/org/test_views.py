@@ -364,3 +364,25 @@ def test_superuser_sees_the_whole_tree(cast):
     assert c.get("/units/UP-D-164/").status_code == 200
     assert "India" in c.get("/").content.decode()
     assert OrgUnit.objects.count() == 13
+
+
+def test_path_upper_bound_covers_exactly_the_subtree():
+    from sangathan.org.views import path_upper_bound
+
+    assert path_upper_bound("0001") == "0002"
+    assert path_upper_bound("000Z") == "001"
+    assert path_upper_bound("00010009") == "0001000A"
+    assert path_upper_bound("ZZZZ") is None
+
+
+def test_huge_subtree_asks_for_a_search_instead_of_listing(cast, as_convenor, monkeypatch):
+    import sangathan.org.views as org_views
+    import sangathan.people.views as people_views
+
+    monkeypatch.setattr(org_views, "LIST_LIMIT", 1)
+    monkeypatch.setattr(people_views, "LIST_LIMIT", 1)
+    for url in ["/units/UP-D-162/people/", "/people/"]:
+        body = as_convenor.get(url).content.decode()
+        assert "too many to list" in body and "पूजा यादव" not in body
+    body = as_convenor.get("/units/UP-D-162/people/?q=9810000003").content.decode()
+    assert "पूजा यादव" in body
