@@ -264,7 +264,7 @@ def appointments_context(request, unit: OrgUnit, form: AppointForm) -> dict:
         .select_related("person", "position")
         .order_by("-ends", "-pk")[:PAGE_SIZE]
     )
-    q = (request.POST.get("q") or request.GET.get("q") or "").strip()
+    q = request.GET.get("q", "").strip()
     return {
         "unit": unit,
         "crumbs": unit_crumbs(request.user, unit),
@@ -306,7 +306,7 @@ def appoint(request, code):
         else:
             messages.success(
                 request,
-                _("%(person)s appointed %(position)s.")
+                _("%(person)s is now %(position)s.")
                 % {
                     "person": person.display_name,
                     "position": form.cleaned_data["position"].display_name,

@@ -115,6 +115,17 @@ def test_login_drill_down_and_search(cast, live_server, browser, otp_codes):
     expect(page.locator("#results")).to_contain_text("प्राथमिक विद्यालय 2")
     shot(page, "05c-ac-vacancies")
 
+    # Fill the vacancy: find a person live, pick them, appoint.
+    page.locator("#results a.button").first.click()
+    page.wait_for_url(re.compile(r"/units/UP-AC-172-PS-002/appointments/"))
+    page.locator("#cand-q").press_sequentially("pooja", delay=20)
+    page.locator("#candidates input[type=radio]").first.check()
+    expect(page.locator("#candidates")).to_contain_text("पूजा यादव")
+    page.locator("#appoint-submit").click()
+    expect(page.locator("ul.messages")).to_contain_text("पूजा यादव")
+    expect(page.locator("table.posts")).to_contain_text("पूजा यादव")
+    shot(page, "05d-appointed")
+
     # Search a Hindi name by its Latin spelling, live (htmx) without pressing Enter.
     page.locator("nav.main-nav a").nth(1).click()
     page.wait_for_url(re.compile(r"/people/"))

@@ -386,3 +386,11 @@ def test_huge_subtree_asks_for_a_search_instead_of_listing(cast, as_convenor, mo
         assert "too many to list" in body and "पूजा यादव" not in body
     body = as_convenor.get("/units/UP-D-162/people/?q=9810000003").content.decode()
     assert "पूजा यादव" in body
+
+
+def test_person_search_for_appointing_works_without_javascript(cast, as_convenor):
+    response = as_convenor.get("/units/UP-AC-172-PS-002/appointments/?q=98100 00003")
+    body = response.content.decode()
+    assert "<html" in body and f'name="person" value="{cast.volunteer_person.pk}"' in body
+    # The search box belongs to its own GET form: "Find" must not put the CSRF token in a URL.
+    assert 'name="q" value="98100 00003" autocomplete="off" form="find-person"' in body
