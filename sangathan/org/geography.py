@@ -20,7 +20,7 @@ import gzip
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,11 +60,16 @@ def data_dir() -> Path:
     return Path(settings.SANGATHAN_DATA_DIR)
 
 
-def read_rows(name: str) -> list[dict]:
+def iter_rows(name: str) -> Iterator[dict]:
+    """Rows of a bundled data file (gzipped or not) as dicts, streamed."""
     path = data_dir() / name
     opener = gzip.open if name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+        yield from csv.DictReader(f)
+
+
+def read_rows(name: str) -> list[dict]:
+    return list(iter_rows(name))
 
 
 def _norm(text: str) -> str:
@@ -281,7 +286,7 @@ def group_booths(
         sectors_per_mandal=sectors_per_mandal,
     )
     _move_into_sectors(ac_unit, booths, plan, levels, stats)
-    _recount_if_needed()
+    recount_if_needed()
     return {"mandal": stats["mandal"], "sector": stats["sector"], "moved": stats["moved"]}
 
 
@@ -315,7 +320,7 @@ def _move_into_sectors(ac_unit, booths, plan, levels, stats) -> None:
     OrgUnit.objects.filter(pk=ac_unit.pk).update(numchild=F("numchild") - len(targets))
 
 
-def _recount_if_needed() -> None:
+def recount_if_needed() -> None:
     """Rebuild the maintained counts when new units could change them. New units start empty,
     but positions at their level add seats, and moved booths carry their people."""
     from sangathan.org.counts import recount
@@ -430,7 +435,7 @@ def import_geography(
             )
         created = {k: v for k, v in stats.items() if v and k not in ("updated", "moved")}
         if any(created.values()) or stats["moved"]:
-            _recount_if_needed()
+            recount_if_needed()
     return {
         "state": info.short,
         "created": created,
@@ -584,7 +589,7 @@ def _import_booths(
         )
     }
     by_ac: dict[int, list[dict]] = defaultdict(list)
-    for r in read_rows(BOOTH_FILES[S]):
+    for r in iter_rows(BOOTH_FILES[S]):
         ac_no = int(r["ac_no"])
         if ac_no in ac_units:
             by_ac[ac_no].append(r)
@@ -615,12 +620,15 @@ def _import_booths(
         }
     report("polling locations", len(new_locations), len(new_locations))
 
-    existing = {
-        u.code: u
-        for u in OrgUnit.objects.filter(level=levels["booth"], ac_no__in=list(ac_units)).only(
+    # Booths by code, per AC: a code range on the unique index (units added by hand or by
+    # other tools may lack ``ac_no``).
+    existing = {}
+    for ac in ac_units.values():
+        prefix = f"{ac.code}-PS-"
+        for u in OrgUnit.objects.filter(code__gte=prefix, code__lt=prefix[:-1] + ".").only(
             "id", "code", "path", "depth", "level_id", *BOOTH_FIELDS
-        )
-    }
+        ):
+            existing[u.code] = u
     builder = TreeBuilder()
     up = _Upserter(builder, existing, stats)
     total = sum(len(rows) for rows in by_ac.values())
