@@ -96,7 +96,6 @@ def test_the_command_previews_then_commits(tree, tmp_path, capsys):
     call_command("import-units", str(path), "--commit", "--json")
     result = json.loads(capsys.readouterr().out)
     assert result["created"] == 2 and [p["line"] for p in result["invalid"]] == [4]
-    ]
     assert OrgUnit.objects.filter(code="UP-AC-213-M-9").exists()
     with pytest.raises(CommandError, match="no column"):
         (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
