@@ -199,9 +199,7 @@ class _SectorMaker:
 
     def __init__(self, builder: TreeBuilder, ac: OrgUnit, levels: dict[str, Level], stats):
         self.builder, self.ac, self.levels, self.stats = builder, ac, levels, stats
-        codes = OrgUnit.objects.filter(
-            path__startswith=ac.path, level__slug__in=["mandal", "sector"]
-        )
+        codes = OrgUnit.objects.filter(path__under=ac.path, level__slug__in=["mandal", "sector"])
         self.units = {u.code: u for u in codes}
 
     def sector(self, mandal_no: int, sector_no: int) -> OrgUnit:
@@ -243,7 +241,7 @@ def _reparent(builder: TreeBuilder, unit_path: str, new_parent: OrgUnit) -> str:
     changes = {"path": new_value}
     if len(new_path) != len(unit_path):
         changes = {"depth": Length(new_value) / OrgUnit.steplen, "path": new_value}
-    OrgUnit.objects.filter(path__startswith=unit_path).update(**changes)
+    OrgUnit.objects.filter(path__under=unit_path).update(**changes)
     return new_path
 
 
@@ -274,7 +272,7 @@ def group_booths(
     stats: Counter = Counter()
     booths = list(
         OrgUnit.objects.filter(
-            path__startswith=ac_unit.path, depth=ac_unit.depth + 1, level=levels["booth"]
+            path__under=ac_unit.path, depth=ac_unit.depth + 1, level=levels["booth"]
         ).select_related("polling_location")
     )
     if not booths:
@@ -675,7 +673,7 @@ def _import_booths(
             ac.refresh_from_db()
             loose = list(
                 OrgUnit.objects.filter(
-                    path__startswith=ac.path, depth=ac.depth + 1, level=levels["booth"]
+                    path__under=ac.path, depth=ac.depth + 1, level=levels["booth"]
                 )
             )
             if loose:

@@ -32,10 +32,10 @@ class Level(models.Model):
 class OrgUnitQuerySet(MP_NodeQuerySet):
     def within(self, unit: "OrgUnit") -> "OrgUnitQuerySet":
         """The unit and everything below it: one index range scan on ``path``."""
-        return self.filter(path__startswith=unit.path)
+        return self.filter(path__under=unit.path)
 
     def below(self, unit: "OrgUnit") -> "OrgUnitQuerySet":
-        return self.filter(path__startswith=unit.path, depth__gt=unit.depth)
+        return self.filter(path__under=unit.path, depth__gt=unit.depth)
 
     def at_level(self, slug: str) -> "OrgUnitQuerySet":
         return self.filter(level__slug=slug)

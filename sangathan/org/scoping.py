@@ -38,7 +38,7 @@ class Jurisdiction:
             return Q(pk__in=[])
         q = Q()
         for root in self.roots:
-            q |= Q(**{f"{path_field}__startswith": root})
+            q |= Q(**{f"{path_field}__under": root})
         return q
 
     def filter(self, queryset: QuerySet, path_field: str = "path") -> QuerySet:

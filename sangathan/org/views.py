@@ -32,33 +32,11 @@ CANDIDATES = 10
 LIST_LIMIT = 50_000
 
 
-def path_upper_bound(path: str) -> str | None:
-    """The smallest path greater than every path starting with ``path`` ("0001" -> "0002",
-    "000Z" -> "001"), or None when there is none."""
-    alphabet = OrgUnit.alphabet
-    for i in range(len(path) - 1, -1, -1):
-        n = alphabet.index(path[i]) + 1
-        if n < len(alphabet):
-            return path[:i] + alphabet[n]
-    return None
-
-
-def units_within(unit: OrgUnit):
-    """``OrgUnit.objects.within(unit)`` as a range on the path index. ``startswith`` becomes
-    LIKE, which SQLite cannot answer from an index, so every person would be joined and
-    tested; the range lets a booth's people be found in milliseconds among millions."""
-    qs = OrgUnit.objects.filter(path__gte=unit.path)
-    upper = path_upper_bound(unit.path)
-    if upper is not None:
-        qs = qs.filter(path__lt=upper)
-    return qs.within(unit)
-
-
 def people_within(user, unit: OrgUnit):
     """People whose home unit is ``unit`` or below it, and whom ``user`` may see."""
     return (
         Person.objects.visible_to(user)
-        .filter(unit__in=units_within(unit).order_by().values("pk"))
+        .filter(unit__in=OrgUnit.objects.within(unit).order_by().values("pk"))
         .select_related("unit", "unit__level")
     )
 
@@ -133,7 +111,7 @@ def home(request):
 def unit(request, code):
     unit = get_unit_for_user(request.user, code)
     children = (
-        OrgUnit.objects.filter(path__startswith=unit.path, depth=unit.depth + 1)
+        OrgUnit.objects.filter(path__under=unit.path, depth=unit.depth + 1)
         .select_related("level", "polling_location")
         .order_by("path")
     )
@@ -398,7 +376,7 @@ def vacancies(request, code):
             .values("n")
         )
         units = (
-            units_within(unit)
+            OrgUnit.objects.within(unit)
             .filter(level_id=position.level_id)
             .annotate(filled=Coalesce(Subquery(filled), 0))
             .filter(filled__lt=position.seats)

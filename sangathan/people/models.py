@@ -31,7 +31,7 @@ class AppStatus(models.TextChoices):
 class PersonQuerySet(models.QuerySet):
     def within(self, unit) -> "PersonQuerySet":
         """People whose home unit is the given unit or below it."""
-        return self.filter(unit__path__startswith=unit.path)
+        return self.filter(unit__path__under=unit.path)
 
     def visible_to(self, user) -> "PersonQuerySet":
         from sangathan.org.scoping import jurisdiction_for
@@ -206,7 +206,7 @@ class AppointmentQuerySet(models.QuerySet):
         return self.filter(starts__lte=on).filter(Q(ends=None) | Q(ends__gt=on))
 
     def within(self, unit):
-        return self.filter(unit__path__startswith=unit.path)
+        return self.filter(unit__path__under=unit.path)
 
     def visible_to(self, user):
         from sangathan.org.scoping import jurisdiction_for

@@ -366,15 +366,6 @@ def test_superuser_sees_the_whole_tree(cast):
     assert OrgUnit.objects.count() == 13
 
 
-def test_path_upper_bound_covers_exactly_the_subtree():
-    from sangathan.org.views import path_upper_bound
-
-    assert path_upper_bound("0001") == "0002"
-    assert path_upper_bound("000Z") == "001"
-    assert path_upper_bound("00010009") == "0001000A"
-    assert path_upper_bound("ZZZZ") is None
-
-
 def test_huge_subtree_asks_for_a_search_instead_of_listing(cast, as_convenor, monkeypatch):
     import sangathan.org.views as org_views
     import sangathan.people.views as people_views
