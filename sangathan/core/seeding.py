@@ -20,7 +20,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -30,18 +30,7 @@ from sangathan.core import names_hi
 from sangathan.org.bulk import TreeBuilder
 from sangathan.org.models import Level, OrgUnit
 from sangathan.people.models import REFERRAL_ALPHABET, Person, new_referral_code
-
-try:
-    from sangathan.people.names import person_name_fields
-except ImportError:  # pragma: no cover - the search module lands separately
-
-    @cache
-    def person_name_fields(name: str) -> tuple[str, str]:
-        from indic_transliteration import sanscript
-
-        latin = sanscript.transliterate(name, sanscript.DEVANAGARI, sanscript.IAST)
-        return latin, latin.lower()
-
+from sangathan.people.names import person_name_fields
 
 SYN_PREFIX = "SYN"
 # Synthetic people: +91 69 followed by an 8-digit counter (10 crore numbers).
@@ -242,7 +231,7 @@ def booths_under(prefix_or_unit: str | OrgUnit) -> list[tuple[int, str]]:
     """``(id, path)`` of the booths under a unit, or of the synthetic booths of a prefix."""
     qs = OrgUnit.objects.filter(level__slug="booth")
     if isinstance(prefix_or_unit, OrgUnit):
-        qs = qs.filter(path__startswith=prefix_or_unit.path)
+        qs = qs.within(prefix_or_unit)
     else:
         qs = qs.filter(code__startswith=prefix_or_unit + "-")
     return list(qs.order_by("path").values_list("id", "path"))

@@ -254,7 +254,7 @@ def add_appointments(lucknow, people, convenor, positions, admin, rng) -> None:
     for slug, title_en, _hi, seats, share in POSITIONS:
         if slug in ("state",) or title_en == "District convenor":
             continue
-        units = OrgUnit.objects.filter(path__startswith=lucknow.path, level__slug=slug)
+        units = OrgUnit.objects.within(lucknow).filter(level__slug=slug)
         for unit_id, path in units.order_by("path").values_list("id", "path"):
             # Vacancies left on purpose: a share of single seats, and the last seats of
             # multi-seat posts (one district co-convenor of two).
