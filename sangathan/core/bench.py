@@ -57,9 +57,15 @@ def scratch_database_url():
         dbname="postgres",
         autocommit=True,
     )
-    with psycopg.connect(**params) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(**params) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as e:
+        raise RuntimeError(
+            f"Could not create the scratch database {name} on {db['HOST'] or 'localhost'} "
+            f"(the benchmark needs CREATE DATABASE rights): {e}"
+        ) from e
     auth = db["USER"] or ""
     if db["PASSWORD"]:
         auth += f":{db['PASSWORD']}"

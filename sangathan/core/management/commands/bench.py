@@ -36,7 +36,10 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if not bench.is_scratch_run():
             argv = ["bench", *sys_argv_for(o)]
-            done = bench.run_in_scratch(argv)
+            try:
+                done = bench.run_in_scratch(argv)
+            except RuntimeError as e:
+                raise CommandError(str(e)) from e
             if done.returncode != 0:
                 raise CommandError(f"The benchmark failed (exit status {done.returncode}).")
             self.stdout.write(done.stdout, ending="")
