@@ -98,21 +98,24 @@ class Command(BaseCommand):
             say(f"Seeded {people} people with consents, positions and appointments.")
         convenor = ensure_convenor_user()
         elapsed = time.monotonic() - started
-        self.print_summary(addr, convenor, elapsed)
+        summary = self.summary(addr, convenor, elapsed)
+        self.stdout.write(summary)
         if not no_serve:
-            call_command("serve", addr=addr)
+            call_command("serve", addr=addr, banner=summary)
 
-    def print_summary(self, addr, convenor, elapsed):
-        w = self.stdout.write
-        w("")
-        w(f"Demo ready in {elapsed:.1f} s.")
-        w(f"  URL:            http://{addr}/")
-        w(f"  Admin:          phone {ADMIN_PHONE}  password {DEMO_PASSWORD}  (/admin/ too)")
+    def summary(self, addr, convenor, elapsed) -> str:
+        lines = [
+            "",
+            f"Demo ready in {elapsed:.1f} s.",
+            f"  URL:            http://{addr}/",
+            f"  Admin:          phone {ADMIN_PHONE}  password {DEMO_PASSWORD}  (/admin/ too)",
+        ]
         if convenor:
-            w(
+            lines.append(
                 f"  Lucknow district convenor: phone {convenor.phone} — log in with a one-time "
                 "code, printed in this console."
             )
+        return "\n".join(lines)
 
 
 def ensure_positions() -> dict[tuple[str, str], Position]:

@@ -6,6 +6,7 @@ front for a small deployment (put one in front for TLS). gunicorn rather than ``
 several worker processes, and nothing in the code assumes a single process (DESIGN.md §6).
 """
 
+import argparse
 import multiprocessing
 
 from django.conf import settings
@@ -34,15 +35,21 @@ class Command(BaseCommand):
             default=None,
             help="worker processes (default: number of CPUs, at least 2)",
         )
+        # Text printed once the server listens (the demo's login details).
+        parser.add_argument("--banner", default="", help=argparse.SUPPRESS)
 
-    def handle(self, *args, addr, workers, **options):
+    def handle(self, *args, addr, workers, banner, **options):
         host, sep, port = addr.rpartition(":")
         if not sep or not port.isdigit() or not host:
             raise CommandError(f"--addr {addr!r} must look like 127.0.0.1:8000.")
         call_command("collectstatic", interactive=False, verbosity=0)
         workers = workers or max(2, multiprocessing.cpu_count())
-        self.stdout.write(f"Serving at http://{addr}/ with {workers} workers (Ctrl-C stops).")
-        self.stdout.flush()
+        ready = f"{banner}\nServing at http://{addr}/ with {workers} workers (Ctrl-C stops)."
+
+        def when_ready(server):
+            # Printed once gunicorn listens, so the login is the last thing on the screen.
+            print(ready.strip(), flush=True)
+
         _Gunicorn(
             {
                 "bind": addr,
@@ -51,6 +58,7 @@ class Command(BaseCommand):
                 "worker_class": "gthread",
                 "accesslog": "-",
                 "timeout": 120,
+                "when_ready": when_ready,
             }
         ).run()
 
