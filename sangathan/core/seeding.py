@@ -429,6 +429,11 @@ def seed_people(
         return next_free_index()
     rng = random.Random(seed)
     start = next_free_index()
+    if start + count > 10**PHONE_DIGITS:
+        raise ValueError(
+            f"The synthetic phone block {PHONE_BLOCK}… has room for "
+            f"{10**PHONE_DIGITS - start} more people, not {count}."
+        )
     ids = [b[0] for b in booths]
     path_of = dict(booths)
     bar = tqdm(total=count, desc="people", unit=" rows", disable=not progress, file=sys.stderr)
