@@ -93,7 +93,13 @@ class OrgUnit(MP_Node):
     class Meta:
         verbose_name = _("organisation unit")
         verbose_name_plural = _("organisation units")
-        indexes = [models.Index(fields=["level", "path"]), models.Index(fields=["ac_no"])]
+        indexes = [
+            models.Index(fields=["level", "path"]),
+            # children of a unit: depth = d + 1 within the path range, without walking the
+            # whole subtree (the nation's children would otherwise read every booth)
+            models.Index(fields=["depth", "path"]),
+            models.Index(fields=["ac_no"]),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

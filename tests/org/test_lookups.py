@@ -29,3 +29,14 @@ def test_under_uses_the_path_index_on_sqlite(tree):
             plan = " ".join(str(r) for r in cur.fetchall())
     assert "SCAN org_orgunit" not in plan
     assert "path" in plan
+
+
+def test_children_are_read_through_the_depth_path_index(tree):
+    if connection.vendor != "sqlite":
+        return
+    qs = OrgUnit.objects.filter(path__under=tree.up.path, depth=tree.up.depth + 1).values("id")
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(r) for r in cur.fetchall())
+    assert "depth=? AND path>? AND path<?" in plan, plan
