@@ -42,15 +42,24 @@ def test_it_accepts_numbers_from_excel_cells():
     ],
 )
 def test_it_refuses_with_a_reason(raw, words):
-    with translation.override("en"), pytest.raises(PhoneError) as exc:
-        normalise_phone(raw)
-    assert words in str(exc.value.reason)
+    with translation.override("en"):
+        with pytest.raises(PhoneError) as exc:
+            normalise_phone(raw)
+        assert words in str(exc.value.reason)
+
+
+def test_reasons_are_in_hindi_for_hindi_users():
+    with translation.override("hi"):
+        with pytest.raises(PhoneError) as exc:
+            normalise_phone("98765")
+        assert any("\u0900" <= ch <= "\u097f" for ch in str(exc.value.reason))
 
 
 def test_excel_reason_tells_how_to_fix_it():
-    with translation.override("en"), pytest.raises(PhoneError) as exc:
-        normalise_phone("9.18765E+11")
-    assert "format the column as text" in str(exc.value)
+    with translation.override("en"):
+        with pytest.raises(PhoneError) as exc:
+            normalise_phone("9.18765E+11")
+        assert "format the column as text" in str(exc.value)
 
 
 def test_phone_error_is_a_value_error():
