@@ -2,6 +2,7 @@
 volunteer in Lucknow, and an outsider (Kanpur's convenor) who must never see Lucknow."""
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from sangathan.accounts.models import User
@@ -85,6 +86,7 @@ def cast(tree):
 
 def client_for(user) -> Client:
     c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     c.force_login(user)
     return c
 

@@ -26,6 +26,7 @@ def test_sqlite_file_database_runs_in_wal_with_immediate_transactions(tmp_path):
 
 def test_privacy_notice_is_public_and_names_grievance_contact(client, settings):
     settings.SANGATHAN_GRIEVANCE_CONTACT = "dpo@example.in"
-    r = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    r = client.get("/privacy/")
     assert r.status_code == 200
     assert b"dpo@example.in" in r.content

@@ -47,3 +47,18 @@ def test_pages_speak_hindi_by_default(client):
     r = client.get("/accounts/login/")
     assert r.status_code == 200
     assert 'lang="hi"' in r.content.decode()
+
+
+def test_pages_ignore_an_english_browser_until_the_user_switches(client):
+    r = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'lang="hi"' in r.content.decode()
+    r = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"}, follow=True)
+    assert 'lang="en"' in r.content.decode()
+
+
+def test_the_api_honours_accept_language(client):
+    r = client.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 401
+    assert "Log in first" in r.json()["detail"]
+    r = client.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="hi")
+    assert "Log in first" not in r.json()["detail"]

@@ -1,5 +1,6 @@
 import re
 
+from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -9,7 +10,9 @@ CONVENOR = "+919810000002"
 
 
 def english_client() -> Client:
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return c
 
 
 def test_a_worker_logs_in_with_phone_and_code(cast, sent_codes):
