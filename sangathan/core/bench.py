@@ -206,14 +206,16 @@ def bench_subtree(
         maintained(code)
         timings[slug].append((time.perf_counter() - t) * 1000)
 
-    scan_ms, verified = [], True
+    scan_by_level: dict[str, list[float]] = {slug: [] for slug in LEVELS}
+    verified = True
     for slug in LEVELS:
         for code in codes[slug][: 1 if slug == "national" else scans]:
             unit = OrgUnit.objects.get(code=code)
             t = time.perf_counter()
             actual = Person.objects.within(unit).count()
-            scan_ms.append((time.perf_counter() - t) * 1000)
+            scan_by_level[slug].append((time.perf_counter() - t) * 1000)
             verified &= actual == maintained(code)
+    scan_ms = [ms for values in scan_by_level.values() for ms in values]
 
     every = [ms for values in timings.values() for ms in values]
     result = {
@@ -234,6 +236,10 @@ def bench_subtree(
         "counts_verified": verified,
         "scan_p50_ms": round(statistics.median(scan_ms), 1),
         "scan_samples": len(scan_ms),
+        # The COUNT(*) scan grows with the subtree: a booth is cheap, the nation is not.
+        "scan_per_level_ms": {
+            slug: round(statistics.median(values), 1) for slug, values in scan_by_level.items()
+        },
         "seed_seconds": {"units": round(units_s, 1), "people": round(people_s, 1)},
     }
     if recount_s is not None:
