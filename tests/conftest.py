@@ -10,6 +10,17 @@ from sangathan.org.counts import recount
 from tests.factories import add_unit, appoint, make_person, make_position
 
 
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """Tests read messages in English unless they switch (a request through the middleware
+    activates the user's language by itself); without this, the language a test sees would
+    depend on which test ran before it in the same thread."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 class Tree:
     pass
 

@@ -46,8 +46,11 @@ def _write(column: str, totals: dict[str, int]) -> None:
         cur.execute(f"UPDATE org_orgunit SET {column} = 0 WHERE {column} <> 0")
         if not totals:
             return
+        # Keyed on path, so the UPDATE looks each unit up once (without the key it scanned the
+        # whole temporary table per unit: minutes at 1/10 national scale).
         cur.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS org_recount (path varchar(255), n integer)"
+            "CREATE TEMPORARY TABLE IF NOT EXISTS org_recount "
+            "(path varchar(255) PRIMARY KEY, n integer)"
         )
         cur.execute("DELETE FROM org_recount")
         items = list(totals.items())
@@ -56,9 +59,8 @@ def _write(column: str, totals: dict[str, int]) -> None:
                 "INSERT INTO org_recount (path, n) VALUES (%s, %s)", items[i : i + 10_000]
             )
         cur.execute(
-            f"UPDATE org_orgunit SET {column} = "
-            "(SELECT n FROM org_recount r WHERE r.path = org_orgunit.path) "
-            "WHERE path IN (SELECT path FROM org_recount)"
+            f"UPDATE org_orgunit SET {column} = r.n FROM org_recount r "
+            "WHERE r.path = org_orgunit.path"
         )
         cur.execute("DROP TABLE org_recount")
 
