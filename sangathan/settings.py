@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -19,7 +20,11 @@ def env_bool(name: str, default: bool) -> bool:
 
 DEBUG = env_bool("SANGATHAN_DEBUG", True)
 # The demo runs with a throwaway key; production must set SANGATHAN_SECRET_KEY.
-SECRET_KEY = os.environ.get("SANGATHAN_SECRET_KEY", "insecure-demo-key-change-me-" + "x" * 20)
+DEMO_SECRET_KEY = "insecure-demo-key-change-me-" + "x" * 20
+SECRET_KEY = os.environ.get("SANGATHAN_SECRET_KEY", DEMO_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
+    # Sessions, OTP hashes and API tokens are keyed on it: a published key would forge them.
+    raise ImproperlyConfigured("Set SANGATHAN_SECRET_KEY when SANGATHAN_DEBUG is off.")
 ALLOWED_HOSTS = os.environ.get("SANGATHAN_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("SANGATHAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o

@@ -30,3 +30,18 @@ def test_privacy_notice_is_public_and_names_grievance_contact(client, settings):
     r = client.get("/privacy/")
     assert r.status_code == 200
     assert b"dpo@example.in" in r.content
+
+
+def test_production_refuses_the_demo_secret_key(tmp_path):
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "sangathan.settings",
+        "SANGATHAN_DEBUG": "false",
+        "PATH": "/usr/bin:/bin",
+    }
+    code = "import django; django.setup()"
+    refused = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "SANGATHAN_SECRET_KEY" in refused.stderr
+    env["SANGATHAN_SECRET_KEY"] = "a-real-secret-" + "k" * 40
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
