@@ -20,4 +20,7 @@ urlpatterns = [
         name="transfer_appointment",
     ),
     path("units/<str:code>/vacancies/", views.vacancies, name="vacancies"),
+    path("units/<str:code>/move/", views.move_unit, name="move_unit"),
+    path("units/<str:code>/rename/", views.rename_unit, name="rename_unit"),
+    path("units/<str:code>/import-units/", views.import_units_view, name="import_units"),
 ]

@@ -1,15 +1,18 @@
-"""Staff pages for the organisation tree: the unit browser, a unit's people, its appointments
-and the vacancy query. Every lookup goes through ``sangathan.org.scoping``; counts come from
-the maintained columns on ``OrgUnit`` so a page costs the same few queries at any size."""
+"""Staff pages for the organisation tree: the unit browser, a unit's people, its appointments,
+the vacancy query and reorganisation (moves, renames, units from a file). Every lookup goes
+through ``sangathan.org.scoping``; counts come from the maintained columns on ``OrgUnit`` so a
+page costs the same few queries at any size."""
 
 from __future__ import annotations
+
+import secrets
 
 import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,9 +21,18 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sangathan.org.models import OrgUnit
+from sangathan.org.actions import (
+    ReorganisationError,
+    UnitsFileError,
+    do_move_unit,
+    do_rename_unit,
+    import_units,
+    read_units_file,
+)
+from sangathan.org.forms import MoveUnitForm, RenameUnitForm, UnitsFileForm
+from sangathan.org.models import OrgUnit, UnitMove
 from sangathan.org.scoping import get_unit_for_user, jurisdiction_for
 from sangathan.people.actions import ActionRefused, do_appoint, do_end_appointment, do_transfer
 from sangathan.people.models import Appointment, Person, Position
@@ -30,6 +42,8 @@ CANDIDATES = 10
 # Above this many people an unfiltered, name-sorted list costs a sort of the whole subtree
 # (about 0.3 s per 100,000 rows on SQLite) and nobody reads it: ask for a search instead.
 LIST_LIMIT = 50_000
+HISTORY_SIZE = 20  # moves shown on a unit's page
+PREVIEW_LIMIT = 500  # bad rows of a units file shown in its preview
 
 
 def people_within(user, unit: OrgUnit):
@@ -124,6 +138,8 @@ def unit(request, code):
         "crumbs": unit_crumbs(request.user, unit),
         "page": page,
         "positions_below": positions_below,
+        "can_reorganise": can_reorganise(request.user, unit),
+        "moves": unit_history(request.user, unit),
     }
     return render_page(request, "org/unit.html", context, partial="children")
 
@@ -393,3 +409,232 @@ def vacancies(request, code):
         "page": page,
     }
     return render_page(request, "org/vacancies.html", context, partial="results")
+
+
+# --- reorganisation: move, rename, add units from a file ------------------------------------
+
+
+def can_reorganise(user, unit: OrgUnit) -> bool:
+    """Whether ``user`` may move or rename ``unit``: its parent must lie in their jurisdiction
+    too, so nobody moves (or renames) the top of their own area, which is their superiors'."""
+    parent_path = unit.path[: -OrgUnit.steplen]
+    return bool(parent_path) and jurisdiction_for(user).contains_path(parent_path)
+
+
+def refuse_reorganise(request, unit: OrgUnit):
+    """403 for a unit the user may see but not move: the top of their own area."""
+    context = {"unit": unit, "crumbs": unit_crumbs(request.user, unit, include_self=True)}
+    return render(request, "org/reorganise_refused.html", context, status=403)
+
+
+def unit_history(user, unit: OrgUnit) -> list[UnitMove]:
+    """The unit's moves, newest first, each marked with which ends the user may open."""
+    j = jurisdiction_for(user)
+    moves = list(
+        UnitMove.objects.filter(unit=unit).select_related("old_parent", "new_parent", "moved_by")[
+            :HISTORY_SIZE
+        ]
+    )
+    for m in moves:
+        m.old_visible = m.old_parent is not None and j.contains(m.old_parent)
+        m.new_visible = m.new_parent is not None and j.contains(m.new_parent)
+    return moves
+
+
+def parent_candidates(user, unit: OrgUnit, q: str) -> list[OrgUnit]:
+    """Units in the user's area that ``unit`` could move under and that match ``q`` (a code or
+    part of a name): higher levels only, not inside the unit, not its present parent; the
+    nearest level first."""
+    if len(q) < 2:
+        return []
+    match = (
+        Q(code__icontains=q)
+        | Q(name__icontains=q)
+        | Q(name_en__icontains=q)
+        | Q(name_hi__icontains=q)
+    )
+    units = (
+        OrgUnit.objects.visible_to(user)
+        .filter(match, level__depth__lt=unit.level.depth)
+        .exclude(path__under=unit.path)
+        .exclude(path=unit.path[: -OrgUnit.steplen])
+        .select_related("level")
+        .order_by("-level__depth", "path")
+    )
+    return list(units[:CANDIDATES])
+
+
+@require_http_methods(["GET", "POST"])
+def move_unit(request, code):
+    unit = get_unit_for_user(request.user, code)
+    if not can_reorganise(request.user, unit):
+        return refuse_reorganise(request, unit)
+    old_parent = OrgUnit.objects.select_related("level").get(path=unit.path[: -OrgUnit.steplen])
+    form = MoveUnitForm(
+        request.POST if request.method == "POST" else None, unit=unit, user=request.user
+    )
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        new_parent = form.cleaned_data["new_parent"]
+        if request.POST.get("confirm"):
+            try:
+                do_move_unit(
+                    unit, new_parent, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ReorganisationError as e:
+                form.add_error("parent_code", str(e))
+            else:
+                messages.success(
+                    request,
+                    _("%(unit)s moved from %(old)s to %(new)s.")
+                    % {
+                        "unit": unit.display_name,
+                        "old": old_parent.display_name,
+                        "new": new_parent.display_name,
+                    },
+                )
+                return redirect("org:unit", code=unit.code)
+        else:
+            preview = {
+                "new_parent": new_parent,
+                "units": OrgUnit.objects.within(unit).order_by().count(),
+                "people": unit.people_count,
+            }
+    q = request.GET.get("q", "").strip()
+    context = {
+        "unit": unit,
+        "crumbs": unit_crumbs(request.user, unit, include_self=True),
+        "old_parent": old_parent,
+        "form": form,
+        "preview": preview,
+        "q": q,
+        "candidates": parent_candidates(request.user, unit, q),
+    }
+    status = 400 if request.method == "POST" and not form.is_valid() else 200
+    return render_page(request, "org/move_unit.html", context, partial="candidates", status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def rename_unit(request, code):
+    unit = get_unit_for_user(request.user, code)
+    if not can_reorganise(request.user, unit):
+        return refuse_reorganise(request, unit)
+    if request.method == "POST":
+        form = RenameUnitForm(request.POST)
+        if form.is_valid():
+            try:
+                do_rename_unit(unit, actor=request.user, **form.cleaned_data)
+            except ReorganisationError as e:
+                form.add_error("name", str(e))
+            else:
+                messages.success(
+                    request,
+                    _("The unit is now called %(name)s.") % {"name": form.cleaned_data["name"]},
+                )
+                return redirect("org:unit", code=unit.code)
+    else:
+        form = RenameUnitForm(
+            initial={"name": unit.name, "name_en": unit.name_en, "name_hi": unit.name_hi}
+        )
+    context = {
+        "unit": unit,
+        "crumbs": unit_crumbs(request.user, unit, include_self=True),
+        "form": form,
+    }
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "org/rename_unit.html", context, status=status)
+
+
+# Marks a parent outside the page's unit, so that ``import_units`` reports the row (and any
+# row below it in the file) without learning that the outside code exists.
+_OUTSIDE = "\x00outside"
+
+
+def import_units_within(unit: OrgUnit, rows: list[dict], *, commit=False, actor=None) -> dict:
+    """``import_units`` restricted to ``unit``: a row whose parent is an existing unit outside
+    it is reported as an unknown parent, exactly like a code that does not exist."""
+    rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in rows]
+    parents = {row.get("parent_code") for row in rows} - {"", None}
+    existing = dict(OrgUnit.objects.filter(code__in=parents).values_list("code", "path"))
+    outside: dict[int, str] = {}
+    for index, row in enumerate(rows):
+        path = existing.get(row.get("parent_code"))
+        if path is not None and not path.startswith(unit.path):
+            outside[index + 2] = row["parent_code"]
+            row["parent_code"] = _OUTSIDE
+    result = import_units(rows, commit=commit, actor=actor)
+    sentinel_reason = _("unknown parent_code %(parent)s") % {"parent": _OUTSIDE}
+    for entry in result["invalid"]:
+        if entry["line"] in outside and entry["reason"] == sentinel_reason:
+            entry["reason"] = _("unknown parent_code %(parent)s") % {
+                "parent": outside[entry["line"]]
+            }
+    return result
+
+
+def _import_session_key(unit: OrgUnit) -> str:
+    return f"org:import_units:{unit.code}"
+
+
+@require_http_methods(["GET", "POST"])
+def import_units_view(request, code):
+    """Upload → preview (nothing written; the rows wait in the session) → confirm."""
+    unit = get_unit_for_user(request.user, code)
+    key = _import_session_key(unit)
+    context = {"unit": unit, "crumbs": unit_crumbs(request.user, unit, include_self=True)}
+    if request.method == "POST" and request.POST.get("confirm"):
+        pending = request.session.get(key)
+        # Take the rows out of the session first, so that a second click imports nothing.
+        if not pending or pending.get("token") != request.POST.get("token"):
+            messages.error(
+                request,
+                _("There is no checked file waiting to be imported here; upload it again."),
+            )
+            return redirect("org:import_units", code=unit.code)
+        del request.session[key]
+        result = import_units_within(unit, pending["rows"], commit=True, actor=request.user)
+        messages.success(
+            request,
+            _(
+                "%(created)s units added and %(updated)s renamed from %(file)s; "
+                "%(skipped)s rows with problems skipped."
+            )
+            % {
+                "created": result["created"],
+                "updated": result["updated"],
+                "file": pending["filename"],
+                "skipped": len(result["invalid"]),
+            },
+        )
+        return redirect("org:unit", code=unit.code)
+    bound = request.method == "POST"
+    form = UnitsFileForm(request.POST if bound else None, request.FILES if bound else None)
+    if bound and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            rows = read_units_file(upload.read())
+        except UnitsFileError as e:
+            form.add_error("file", _("The file cannot be read: %(reason)s") % {"reason": e})
+        else:
+            result = import_units_within(unit, rows)
+            token = secrets.token_urlsafe(12)
+            if result["created"] or result["updated"]:
+                request.session[key] = {
+                    "token": token,
+                    "filename": upload.name[:255],
+                    "rows": rows,
+                }
+            else:
+                request.session.pop(key, None)
+            context |= {
+                "result": result,
+                "invalid": result["invalid"][:PREVIEW_LIMIT],
+                "more_invalid": max(len(result["invalid"]) - PREVIEW_LIMIT, 0),
+                "good": result["created"] + result["updated"],
+                "filename": upload.name,
+                "token": token,
+            }
+            return render(request, "org/import_units_preview.html", context)
+    context["form"] = form
+    status = 400 if bound else 200
+    return render(request, "org/import_units.html", context, status=status)
