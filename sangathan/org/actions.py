@@ -17,16 +17,10 @@ class ReorganisationError(Exception):
 
 
 @transaction.atomic(durable=True)
-def do_move_unit(unit: OrgUnit, new_parent: OrgUnit, *, actor=None, reason: str = "") -> UnitMove:
-    """Move ``unit`` and everything below it to be the last child of ``new_parent``.
-
-    Keeps history (a ``UnitMove`` row and an audit entry) and moves the subtree's maintained
-    counts from the old ancestors to the new ones. Refuses a move under the unit itself or its
-    descendants, and under a unit whose level is not above the unit's own.
-    """
-    # Fresh rows under a lock where the database has one: paths are about to be rewritten.
-    unit = OrgUnit.objects.select_for_update().select_related("level").get(pk=unit.pk)
-    new_parent = OrgUnit.objects.select_for_update().select_related("level").get(pk=new_parent.pk)
+def check_move(unit: OrgUnit, new_parent: OrgUnit) -> None:
+    """Raise ``ReorganisationError`` (in the user's language) if ``unit`` may not move under
+    ``new_parent``: not under itself or below itself, only under a higher level, and not
+    where it already is. Pages call it before asking for confirmation; the action again."""
     if new_parent.pk == unit.pk or new_parent.path.startswith(unit.path):
         raise ReorganisationError(
             _("%(unit)s cannot move under itself or a unit below it (%(parent)s).")
@@ -40,17 +34,30 @@ def do_move_unit(unit: OrgUnit, new_parent: OrgUnit, *, actor=None, reason: str 
             )
             % {
                 "unit": unit.code,
-                "level": unit.level.name_en,
+                "level": unit.level.display_name,
                 "parent": new_parent.code,
-                "parent_level": new_parent.level.name_en,
+                "parent_level": new_parent.level.display_name,
             }
         )
-    old_parent = OrgUnit.objects.get_parent(unit)
-    if old_parent is not None and old_parent.pk == new_parent.pk:
+    if unit.path[: -OrgUnit.steplen] == new_parent.path:
         raise ReorganisationError(
             _("%(unit)s is already under %(parent)s.")
             % {"unit": unit.code, "parent": new_parent.code}
         )
+
+
+def do_move_unit(unit: OrgUnit, new_parent: OrgUnit, *, actor=None, reason: str = "") -> UnitMove:
+    """Move ``unit`` and everything below it to be the last child of ``new_parent``.
+
+    Keeps history (a ``UnitMove`` row and an audit entry) and moves the subtree's maintained
+    counts from the old ancestors to the new ones. Refuses a move under the unit itself or its
+    descendants, and under a unit whose level is not above the unit's own.
+    """
+    # Fresh rows under a lock where the database has one: paths are about to be rewritten.
+    unit = OrgUnit.objects.select_for_update().select_related("level").get(pk=unit.pk)
+    new_parent = OrgUnit.objects.select_for_update().select_related("level").get(pk=new_parent.pk)
+    check_move(unit, new_parent)
+    old_parent = OrgUnit.objects.get_parent(unit)
     old_path = unit.path
     counts = {
         "people": unit.people_count,

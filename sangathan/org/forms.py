@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sangathan.org.actions import ReorganisationError, check_move
 from sangathan.org.models import OrgUnit
 from sangathan.org.scoping import get_unit_for_user
 
@@ -19,28 +20,11 @@ MAX_UNITS_FILE_BYTES = 2 * 1024 * 1024
 
 
 def move_problem(unit: OrgUnit, new_parent: OrgUnit) -> str | None:
-    """Why ``do_move_unit`` would refuse this move, or None. The same rules (and messages) as
-    the action, checked before the confirmation step; the action checks again when it runs."""
-    if new_parent.pk == unit.pk or new_parent.path.startswith(unit.path):
-        return _("%(unit)s cannot move under itself or a unit below it (%(parent)s).") % {
-            "unit": unit.code,
-            "parent": new_parent.code,
-        }
-    if new_parent.level.depth >= unit.level.depth:
-        return _(
-            "%(unit)s is a %(level)s; it can only move under a unit of a higher level, "
-            "and %(parent)s is a %(parent_level)s."
-        ) % {
-            "unit": unit.code,
-            "level": unit.level.display_name,
-            "parent": new_parent.code,
-            "parent_level": new_parent.level.display_name,
-        }
-    if unit.path[: -OrgUnit.steplen] == new_parent.path:
-        return _("%(unit)s is already under %(parent)s.") % {
-            "unit": unit.code,
-            "parent": new_parent.code,
-        }
+    """Why ``do_move_unit`` would refuse this move, or None (checked before confirmation)."""
+    try:
+        check_move(unit, new_parent)
+    except ReorganisationError as refused:
+        return str(refused)
     return None
 
 
