@@ -3,7 +3,7 @@
 Each benchmark runs in a child process whose ``DATABASE_URL`` points at a fresh scratch
 database (a temporary SQLite file, or a new PostgreSQL database on the configured server), so
 that no benchmark can touch the user's data. ``in_scratch_database`` does the re-execution;
-``bench_seed`` and ``bench_subtree`` are what the child runs.
+``bench_seed``, ``bench_subtree`` and ``bench_search`` are what the child runs.
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ def _clear_people() -> None:
 
 def bench_seed(people: int = 200_000, runs: int = 3, booths: int = 1000, seed: int = 42) -> dict:
     """Seeding people (names, phones, keys generated on the fly, counts maintained) against a
-    plain ``executemany`` of the same rows, pre-generated, in 10,000-row transactions."""
+    plain ``executemany`` of the same rows, pre-generated, in 10,000-row transactions. Both
+    index the new rows for search the same way, in one pass at the end (on SQLite)."""
     seeding.build_org(booths, state_code="BENCH")
     target = seeding.booths_under(seeding.unit_prefix("BENCH"))
     ids = [b[0] for b in target]
@@ -120,9 +121,10 @@ def bench_seed(people: int = 200_000, runs: int = 3, booths: int = 1000, seed: i
             seeding.person_rows(people, ids, rng=random.Random(seed), start=start, source="seed")
         )
         t = time.perf_counter()
-        for batch in batches:
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.executemany(sql, batch)
+        with seeding.search_index_deferred():  # as seed_people indexes: once, at the end
+            for batch in batches:
+                with transaction.atomic(), connection.cursor() as cur:
+                    cur.executemany(sql, batch)
         baseline.append(time.perf_counter() - t)
         del batches
         _clear_people()
@@ -245,3 +247,102 @@ def bench_subtree(
     if recount_s is not None:
         result["recount_seconds"] = recount_s
     return result
+
+
+# The page's searches: a first name in Latin, a surname in Devanagari, two words, a four-letter
+# prefix and a phone tail (filled in from a seeded person, so it finds someone).
+SEARCH_QUERIES = {
+    "first_name_latin": "Sanjay",
+    "surname_devanagari": "यादव",
+    "two_words": "Pooja Yadav",
+    "prefix_4": "Mahe",
+    "phone_tail": None,
+}
+
+
+def _district_convenor(district):
+    """A person appointed convenor at ``district`` and a user linked to them."""
+    from sangathan.accounts.models import User
+    from sangathan.people.models import Appointment, Person, Position
+
+    position, _ = Position.objects.get_or_create(
+        wing="Bench",
+        title_en="District convenor",
+        level=district.level,
+        defaults={"title_hi": "जिला संयोजक"},
+    )
+    person = Person.objects.create(name="बेंच संयोजक", phone="+919999999998", unit=district)
+    Appointment.objects.create(person=person, position=position, unit=district)
+    return User.objects.create_user("+919999999998", person=person, name="bench convenor")
+
+
+def bench_search(
+    booths: int = 20_000,
+    people: int = 200_000,
+    samples: int = 30,
+    seed: int = 42,
+    progress: bool = False,
+) -> dict:
+    """Seed an organisation, then time the person-search page's query,
+    ``Person.objects.visible_to(user).search(q)[:20]`` materialised, for a superuser (the whole
+    nation) and a district convenor, over typical queries."""
+    from sangathan.accounts.models import User
+    from sangathan.org.models import OrgUnit
+    from sangathan.people.models import Person
+
+    t = time.perf_counter()
+    seeding.build_org(booths, progress=progress)
+    units_s = time.perf_counter() - t
+    t = time.perf_counter()
+    start = seeding.seed_people(
+        people, seeding.booths_under(seeding.SYN_PREFIX), seed=seed, progress=progress
+    )
+    people_s = time.perf_counter() - t
+
+    rng = random.Random(seed)
+    queries = dict(SEARCH_QUERIES)
+    district = rng.choice(
+        list(OrgUnit.objects.filter(level__slug="district", code__startswith=seeding.SYN_PREFIX))
+    )
+    # The last six digits (more if they start with 0, which the search reads as a trunk
+    # prefix) of the phone of someone inside the district, so both users can find them.
+    inside = Person.objects.within(district).order_by("pk").values_list("phone", flat=True)
+    phone = (list(inside[len(inside) // 2 :][:1]) or [seeding.phone_for(start)])[0]
+    queries["phone_tail"] = next(phone[-n:] for n in range(6, len(phone)) if phone[-n] != "0")
+    users = {
+        "national": User.objects.create_superuser("+919999999999", None, name="bench"),
+        "district": _district_convenor(district),
+    }
+
+    def page(user, q: str) -> list:
+        return list(Person.objects.visible_to(user).search(q)[:20])
+
+    cases: dict[str, dict] = {}
+    every: list[float] = []
+    for scope, user in users.items():
+        for label, q in queries.items():
+            for _ in range(3):  # warm the page cache
+                found = page(user, q)
+            timings = []
+            for _ in range(samples):
+                t = time.perf_counter()
+                page(user, q)
+                timings.append((time.perf_counter() - t) * 1000)
+            every += timings
+            cases[f"{scope}/{label}"] = {
+                "query": q,
+                "found": len(found),
+                "p50_ms": round(statistics.median(timings), 3),
+                "p99_ms": round(_percentile(timings, 99), 3),
+            }
+    return {
+        "bench": "search",
+        "database": connection.vendor,
+        "booths": booths,
+        "people": people,
+        "samples": len(every),
+        "p50_ms": round(statistics.median(every), 3),
+        "p99_ms": round(_percentile(every, 99), 3),
+        "cases": cases,
+        "seed_seconds": {"units": round(units_s, 1), "people": round(people_s, 1)},
+    }

@@ -10,6 +10,10 @@ batches, one transaction each, then adds them to the maintained counts set-based
 Synthetic units carry codes starting ``SYN-`` so they never collide with real geography, and
 synthetic people get phones from one reserved block (``+91 69…``) numbered by a counter, so a
 second seed continues where the first stopped instead of colliding with it.
+
+On SQLite new people are indexed for search (the FTS5 trigram table of migration people 0003)
+in one ``INSERT … SELECT`` after the load rather than by the per-row trigger, which would make
+seeding several times slower: see ``search_index_deferred``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,7 +35,7 @@ from sangathan.core import names_hi
 from sangathan.org.bulk import TreeBuilder
 from sangathan.org.models import Level, OrgUnit
 from sangathan.people.models import REFERRAL_ALPHABET, Person, new_referral_code
-from sangathan.people.names import person_name_fields
+from sangathan.people.names import SEARCH_FTS_TABLE, person_name_fields
 
 SYN_PREFIX = "SYN"
 # Synthetic people: +91 69 followed by an 8-digit counter (10 crore numbers).
@@ -414,6 +419,61 @@ def insert_rows(batches, sql: str | None = None, on_batch: Callable[[int], None]
     return units
 
 
+# The per-row trigger of migration people 0003, to put back after a bulk load (normally its
+# own stored text is put back; this is for one left dropped by an interrupted load).
+FTS_INSERT_TRIGGER = f"{SEARCH_FTS_TABLE}_ai"
+FTS_INSERT_TRIGGER_SQL = (
+    f"CREATE TRIGGER {FTS_INSERT_TRIGGER} AFTER INSERT ON people_person BEGIN "
+    f"INSERT INTO {SEARCH_FTS_TABLE}(rowid, name_key, phone) "
+    "VALUES (new.id, new.name_key, new.phone); END"
+)
+
+
+@contextmanager
+def search_index_deferred():
+    """SQLite: index the people inserted inside the block in one pass at its end.
+
+    The trigger that indexes each new person costs about six plain inserts, so for a bulk
+    load it is dropped, and at the end the rows with ids above the previous maximum (ours and
+    any other connection's) are indexed by one ``INSERT … SELECT`` and the trigger put back.
+    A load interrupted before that leaves the trigger dropped; the next bulk load finds it
+    missing and rebuilds the whole index. Only inserts may happen meanwhile: updates and
+    deletes of the new rows would reach the index before the rows do. Elsewhere a no-op."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT name, sql FROM sqlite_master WHERE name IN (%s, %s)",
+            [SEARCH_FTS_TABLE, FTS_INSERT_TRIGGER],
+        )
+        found = dict(cur.fetchall())
+        cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Person._meta.db_table}")
+        (mark,) = cur.fetchone()
+    if SEARCH_FTS_TABLE not in found:  # not migrated that far: no index to keep up
+        yield
+        return
+    trigger_sql = found.get(FTS_INSERT_TRIGGER)
+    if trigger_sql:
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TRIGGER {FTS_INSERT_TRIGGER}")
+    try:
+        yield
+    finally:
+        with transaction.atomic(), connection.cursor() as cur:
+            if trigger_sql is None:
+                cur.execute(
+                    f"INSERT INTO {SEARCH_FTS_TABLE}({SEARCH_FTS_TABLE}) VALUES ('rebuild')"
+                )
+            else:
+                cur.execute(
+                    f"INSERT INTO {SEARCH_FTS_TABLE}(rowid, name_key, phone) "
+                    f"SELECT id, name_key, phone FROM {Person._meta.db_table} WHERE id > %s",
+                    [mark],
+                )
+            cur.execute(trigger_sql or FTS_INSERT_TRIGGER_SQL)
+
+
 def seed_people(
     count: int,
     booths: Sequence[tuple[int, str]],
@@ -437,10 +497,11 @@ def seed_people(
     ids = [b[0] for b in booths]
     path_of = dict(booths)
     bar = tqdm(total=count, desc="people", unit=" rows", disable=not progress, file=sys.stderr)
-    per_unit = insert_rows(
-        person_rows(count, ids, rng=rng, start=start, source=source, latin_share=latin_share),
-        on_batch=bar.update,
-    )
+    with search_index_deferred():
+        per_unit = insert_rows(
+            person_rows(count, ids, rng=rng, start=start, source=source, latin_share=latin_share),
+            on_batch=bar.update,
+        )
     bar.close()
     add_people_counts({path_of[u]: n for u, n in per_unit.items()})
     return start

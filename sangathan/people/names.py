@@ -27,7 +27,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from django.db import connections
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from indic_transliteration import sanscript
 
 # --- Devanagari letters, classified once from the Unicode block -------------------------
@@ -513,6 +515,27 @@ def _phone_digits(q: str) -> str | None:
     return None
 
 
+# SQLite: the trigram index over name_key (migration people 0003), kept in step by triggers.
+SEARCH_FTS_TABLE = "people_person_fts"
+
+
+def _indexed_candidates(queryset: QuerySet, column: str, patterns: list[str]) -> Q:
+    """On SQLite, ``id IN`` the rows whose ``column`` the trigram index finds LIKE every one of
+    ``patterns``; ``Q()`` elsewhere, or when no pattern has the three literal characters the
+    index needs (the caller's own filter then does all the work).
+
+    Only narrows: every row the caller's LIKE filter matches is among the candidates, so
+    results and ranks are unchanged. PostgreSQL needs nothing here: its ``gin_trgm_ops``
+    indexes serve the LIKE filters themselves."""
+    if connections[queryset.db].vendor != "sqlite":
+        return Q()
+    usable = [p for p in dict.fromkeys(patterns) if len(p.replace("%", "")) >= 3]
+    if not usable:
+        return Q()
+    where = " AND ".join([f"{column} LIKE %s"] * len(usable))
+    return Q(pk__in=RawSQL(f"SELECT rowid FROM {SEARCH_FTS_TABLE} WHERE {where}", usable))
+
+
 def search_people(queryset: QuerySet, q: str) -> QuerySet:
     """People in ``queryset`` matching ``q``, best first, in one SQL query.
 
@@ -522,15 +545,21 @@ def search_people(queryset: QuerySet, q: str) -> QuerySet:
     same words in the same order and nothing else; 2 those words side by side; 3 side by side
     with the last one a prefix; 4 in order with other words between; 5 the rest; then by
     Latin name. A query of digits ("98765 43210", "+91-…", "43210") matches the end of the
-    phone number instead; digits beside words must appear in the phone number."""
+    phone number instead; digits beside words must appear in the phone number.
+
+    On SQLite the words are looked up in a trigram index first (``_indexed_candidates``); on
+    PostgreSQL a trigram index serves the LIKE filter itself."""
     q = unicodedata.normalize("NFC", q or "").strip()
     digits = _phone_digits(q)
     if digits is not None:
-        return queryset.filter(phone__endswith=digits).order_by("name_latin", "pk")
+        match = _indexed_candidates(queryset, "phone", [f"%{digits}"])
+        return queryset.filter(match, phone__endswith=digits).order_by("name_latin", "pk")
     keys = [k for k in map(phonetic_key, name_words(q)) if k]
     if not keys:
         return queryset.none()
-    match = Q()
+    # " " + a key of two letters is enough for the index; a one-letter key ("S" of "S.K.")
+    # is left to the plain filter.
+    match = _indexed_candidates(queryset, "name_key", [f"% {k}%" for k in keys])
     for key in keys:
         match &= Q(name_key__contains=f" {key}")
     for run in _DIGITS.findall(q):

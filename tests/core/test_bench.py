@@ -43,3 +43,20 @@ def test_percentile_picks_the_high_tail():
     values = list(range(1, 101))
     assert _percentile(values, 99) == 99
     assert _percentile(values, 50) in (50, 51)
+
+
+@pytest.mark.django_db
+def test_bench_search_times_every_query_for_the_nation_and_a_district():
+    result = bench("search", "--booths", "300", "--people", "2000", "--samples", "2")
+    assert (result["booths"], result["people"]) == (300, 2000)
+    scopes = {"national", "district"}
+    queries = {"first_name_latin", "surname_devanagari", "two_words", "prefix_4", "phone_tail"}
+    assert set(result["cases"]) == {f"{s}/{q}" for s in scopes for q in queries}
+    assert result["samples"] == 2 * len(result["cases"])
+    for case in result["cases"].values():
+        assert 0 < case["p50_ms"] <= case["p99_ms"]
+    # The phone tail belongs to someone in the convenor's district: both find them.
+    assert result["cases"]["national/phone_tail"]["found"] == 1
+    assert result["cases"]["district/phone_tail"]["found"] == 1
+    assert result["cases"]["national/surname_devanagari"]["found"] > 0
+    assert not Person.objects.exists()

@@ -1,6 +1,7 @@
 """Cross-script person search: phonetic keys, readable Latin, Person.objects.search()."""
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from sangathan.people.models import Person
-from sangathan.people.names import latinise, name_keys, person_name_fields, phonetic_key
+from sangathan.people.names import (
+    SEARCH_FTS_TABLE,
+    latinise,
+    name_keys,
+    person_name_fields,
+    phonetic_key,
+)
 
 PAIRS_FILE = Path(__file__).with_name("name_pairs.tsv")
 
@@ -313,3 +320,122 @@ def test_search_composes_with_jurisdiction(cast):
     assert list(Person.objects.visible_to(cast.convenor).search(query)) == [cast.convenor_person]
     assert list(Person.objects.visible_to(cast.state_admin).search("संजय")) == [cast.convenor_person]
     assert list(Person.objects.visible_to(cast.outsider).search("reena")) == [cast.kanpur_member]
+
+
+# --- the search index -------------------------------------------------------------------
+
+on_sqlite = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the FTS5 trigram table exists on SQLite only"
+)
+
+
+def indexed(pattern: str, column: str = "name_key") -> set[int]:
+    """Person ids the SQLite trigram table finds for ``column LIKE pattern``."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT rowid FROM {SEARCH_FTS_TABLE} WHERE {column} LIKE %s", [pattern])
+        return {row[0] for row in cur.fetchall()}
+
+
+def plan(qs) -> str:
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return "\n".join(str(row[-1]) for row in cur.fetchall())
+        cur.execute("SET LOCAL enable_seqscan = off")  # a test table is small enough to scan
+        cur.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cur.fetchall())
+
+
+@on_sqlite
+def test_search_looks_names_up_in_the_trigram_index_on_sqlite(tree):
+    person(tree.booth1, "संजय राय")
+    for q in ("sanjay", "Sanjay Rai", "मह", "43210"):
+        text = plan(Person.objects.search(q))
+        assert f"{SEARCH_FTS_TABLE} VIRTUAL TABLE INDEX" in text, text
+        assert "people_person USING INTEGER PRIMARY KEY" in text, text
+        assert not re.search(r"SCAN people_person\b(?!_fts)", text), text  # no table scan
+
+
+@on_sqlite
+def test_one_letter_words_are_left_to_the_plain_filter(tree):
+    sk = person(tree.booth1, "S.K. Singh")
+    assert SEARCH_FTS_TABLE not in str(Person.objects.search("S").query)
+    assert list(Person.objects.search("S")) == [sk]
+    # Beside a longer word, the longer one alone goes through the index.
+    assert list(Person.objects.search("S Singh")) == [sk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's trigram index")
+def test_search_uses_the_trigram_index_on_postgresql(tree):
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        if cur.fetchone() is None:
+            pytest.skip("pg_trgm could not be created on this server")
+    person(tree.booth1, "संजय राय")
+    assert "people_person_name_key_trgm" in plan(Person.objects.search("sanjay"))
+    assert "people_person_phone_trgm" in plan(Person.objects.search("43210"))
+
+
+@on_sqlite
+def test_the_index_follows_inserts_renames_and_deletes(tree):
+    p = person(tree.booth1, "संजय राय")
+    assert p.pk in indexed("% sanjy%")
+    p.name = "पूजा यादव"
+    p.save()
+    assert p.pk not in indexed("% sanjy%")
+    assert p.pk in indexed("% yadv%")
+    Person.objects.filter(pk=p.pk).update(name_key=" rekh gupt ")  # a raw bulk update
+    assert p.pk not in indexed("% yadv%") and p.pk in indexed("% gupt%")
+    p.delete()
+    assert indexed("% gupt%") == set()
+
+
+@on_sqlite
+def test_the_index_follows_a_new_phone_number(tree):
+    p = person(tree.booth1, "संजय राय")
+    Person.objects.filter(pk=p.pk).update(phone="+919000054321")
+    assert indexed("%54321", "phone") == {p.pk}
+    assert indexed("% sanjy%") == {p.pk}
+    assert list(Person.objects.search("54321")) == [p]
+    assert list(Person.objects.search("sanjay")) == [p]
+
+
+@on_sqlite
+def test_an_unrelated_update_leaves_the_index_alone(tree):
+    p = person(tree.booth1, "संजय राय")
+    Person.objects.filter(pk=p.pk).update(birth_year=1980, institution="BHU")
+    assert indexed("% sanjy%") == {p.pk}
+    assert list(Person.objects.search("sanjay")) == [p]
+
+
+@on_sqlite
+def test_bulk_seeded_people_are_indexed_and_found(tree):
+    from sangathan.core import seeding
+
+    seeding.seed_people(300, [(tree.booth1.pk, tree.booth1.path)], seed=7)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM {SEARCH_FTS_TABLE}")
+        assert cur.fetchone()[0] == Person.objects.count() == 300
+    some = Person.objects.order_by("pk")[150]
+    first_word = some.name_key.split()[0]
+    assert some.pk in indexed(f"% {first_word}%")
+    assert some in Person.objects.search(some.name)
+    unindexed = Person.objects.filter(name_key__contains=f" {first_word}")
+    assert set(Person.objects.search(first_word)) == set(unindexed)
+    assert list(Person.objects.search(some.phone[-7:])) == [some]
+    later = person(tree.booth2, "रीना गुप्ता")  # the per-row trigger is back
+    assert later.pk in indexed("% rin%")
+
+
+@on_sqlite
+def test_a_bulk_load_after_an_interrupted_one_rebuilds_the_index(tree):
+    from sangathan.core import seeding
+
+    with connection.cursor() as cur:  # as a load killed half-way leaves it
+        cur.execute(f"DROP TRIGGER {seeding.FTS_INSERT_TRIGGER}")
+    stray = person(tree.booth1, "संजय राय")
+    assert indexed("% sanjy%") == set()
+    seeding.seed_people(20, [(tree.booth1.pk, tree.booth1.path)], seed=7)
+    assert stray.pk in indexed("% sanjy%")
+    assert person(tree.booth1, "पूजा यादव").pk in indexed("% puj%")

@@ -16,16 +16,22 @@ from sangathan.core import bench
 class Command(BaseCommand):
     help = (
         "Run a benchmark on a fresh scratch database and print one JSON object: "
-        "'seed' (people seeding vs plain executemany) or 'subtree' (people under any unit)."
+        "'seed' (people seeding vs plain executemany), 'subtree' (people under any unit) or "
+        "'search' (the person search page's query, nationally and in one district)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("name", choices=["seed", "subtree"])
+        parser.add_argument("name", choices=["seed", "subtree", "search"])
         parser.add_argument("--json", action="store_true", help="print only the JSON object")
         parser.add_argument("--people", type=int, default=None)
         parser.add_argument("--booths", type=int, default=None)
         parser.add_argument("--runs", type=int, default=3, help="seed: runs (median taken)")
-        parser.add_argument("--samples", type=int, default=200, help="subtree: reads per level")
+        parser.add_argument(
+            "--samples",
+            type=int,
+            default=None,
+            help="subtree: reads per level; search: runs per case",
+        )
         parser.add_argument(
             "--with-recount",
             action="store_true",
@@ -53,11 +59,19 @@ class Command(BaseCommand):
                 booths=o["booths"] or 1000,
                 seed=o["seed"],
             )
+        elif o["name"] == "search":
+            result = bench.bench_search(
+                booths=o["booths"] or 20_000,
+                people=o["people"] if o["people"] is not None else 200_000,
+                samples=o["samples"] if o["samples"] is not None else 30,
+                seed=o["seed"],
+                progress=progress,
+            )
         else:
             result = bench.bench_subtree(
                 booths=o["booths"] or 20_000,
                 people=o["people"] if o["people"] is not None else 300_000,
-                samples=o["samples"],
+                samples=o["samples"] if o["samples"] is not None else 200,
                 seed=o["seed"],
                 with_recount=o["with_recount"],
                 progress=progress,
@@ -67,9 +81,8 @@ class Command(BaseCommand):
 
 def sys_argv_for(o: dict) -> list[str]:
     """The options again, as command-line arguments for the child process."""
-    argv = [o["name"], "--runs", str(o["runs"]), "--samples", str(o["samples"])]
-    argv += ["--seed", str(o["seed"])]
-    for flag in ("people", "booths"):
+    argv = [o["name"], "--runs", str(o["runs"]), "--seed", str(o["seed"])]
+    for flag in ("people", "booths", "samples"):
         if o[flag] is not None:
             argv += [f"--{flag}", str(o[flag])]
     if o["json"]:
