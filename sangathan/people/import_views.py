@@ -1,5 +1,10 @@
 """Import and export of people: upload → preview (nothing written) → confirm; and export.
 
+Upload only stores the file (after checking that its header can be read) and queues
+``preview_import``; confirming queues ``commit_import`` (``sangathan.people.tasks``). While
+a task is queued or running the preview page says so and polls a small status fragment (htmx,
+with a meta refresh when JavaScript is off), so no request waits for a large file.
+
 Every unit lookup goes through ``sangathan.org.scoping``: an import can only place people in
 the uploader's jurisdiction, an export only contains people from it, and a preview token is
 visible to its uploader alone (anyone else gets 404).
@@ -19,13 +24,10 @@ from sangathan.accounts.audit import audit
 from sangathan.org.scoping import get_unit_for_user
 from sangathan.people.exporting import export_rows, export_xlsx, people_for_export
 from sangathan.people.forms import ExportForm, ImportUploadForm
-from sangathan.people.importing import (
-    ImportFileError,
-    ImportResult,
-    do_import_people,
-    plan_import,
-)
-from sangathan.people.models import ImportBatch
+from sangathan.people.importing import ImportFileError, ImportResult, check_header
+from sangathan.people.models import ImportBatch, ImportStatus
+from sangathan.people.phones import Reason
+from sangathan.people.tasks import commit_import, preview_import
 
 PREVIEW_LIMIT = 1000  # bad rows shown inline; the full list is one click away as CSV
 
@@ -38,7 +40,7 @@ def upload(request):
         upload = form.cleaned_data["file"]
         data = upload.read()
         try:
-            plan = plan_import(data, upload.name, request.user)
+            check_header(data, upload.name)  # refuse an unreadable file at once
         except ImportFileError as exc:
             form.add_error(
                 "file", _("The file cannot be imported: %(reason)s") % {"reason": exc.reason}
@@ -49,8 +51,10 @@ def upload(request):
                 filename=upload.name[:255],
                 size=len(data),
                 content=data,
-                result=plan.result.to_store(),
+                status=ImportStatus.QUEUED,
             )
+            # The rows are checked in the background: one task for the whole file.
+            preview_import.enqueue(batch.pk)
             return redirect("people:import_preview", token=batch.token)
     recent = ImportBatch.objects.filter(user=request.user).defer("content")[:10]
     return render(request, "people/import_upload.html", {"form": form, "recent": recent})
@@ -67,36 +71,41 @@ def _batch_for_user(request, token: str) -> ImportBatch:
 @require_http_methods(["GET", "POST"])
 def preview(request, token):
     batch = _batch_for_user(request, token)
-    error = ""
-    if request.method == "POST" and batch.committed_at is None:
-        # Claim the batch first, so that a double-clicked Confirm imports once.
-        claimed = ImportBatch.objects.filter(pk=batch.pk, committed_at=None).update(
-            committed_at=timezone.now()
+    if request.method == "POST":
+        # Claim the batch first (only a checked one), so that a double-clicked Confirm
+        # queues one save.
+        claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.CHECKED).update(
+            status=ImportStatus.COMMITTING
         )
         if claimed:
-            content = ImportBatch.objects.values_list("content", flat=True).get(pk=batch.pk)
-            try:
-                result = do_import_people(
-                    bytes(content), batch.filename, user=request.user, request=request
-                )
-            except BaseException as exc:
-                ImportBatch.objects.filter(pk=batch.pk).update(committed_at=None)
-                if not isinstance(exc, ImportFileError):
-                    raise
-                error = _("The file cannot be imported: %(reason)s") % {"reason": exc.reason}
-            else:
-                ImportBatch.objects.filter(pk=batch.pk).update(result=result.to_store())
-                return redirect("people:import_preview", token=batch.token)
-        else:
-            batch.refresh_from_db(fields=["committed_at", "result"])
-    if request.GET.get("format") == "csv":
+            commit_import.enqueue(batch.pk)
+        return redirect("people:import_preview", token=batch.token)
+    if request.headers.get("HX-Request") and request.GET.get("part") == "status":
+        if batch.pending:
+            return render(request, "people/import_waiting.html", {"batch": batch})
+        # Done (or failed): reload the whole page to show the result.
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    has_result = batch.status in (
+        ImportStatus.CHECKED,
+        ImportStatus.COMMITTING,
+        ImportStatus.COMMITTED,
+    )
+    if request.GET.get("format") == "csv" and has_result:
         return _errors_csv(batch)
     result = ImportResult.from_store(batch.result)
+    error = ""
+    if batch.status == ImportStatus.FAILED and batch.error:
+        error = _("The file cannot be imported: %(reason)s") % {
+            "reason": Reason.from_dict(batch.error)
+        }
     return render(
         request,
         "people/import_preview.html",
         {
             "batch": batch,
+            "has_result": has_result,
             "result": result,
             "invalid": result.invalid[:PREVIEW_LIMIT],
             "more_invalid": max(len(result.invalid) - PREVIEW_LIMIT, 0),

@@ -26,6 +26,7 @@ import io
 import unicodedata
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -345,6 +346,13 @@ def read_rows(data: bytes, filename: str = ""):
     return columns, ignored, rows()
 
 
+def check_header(data: bytes, filename: str = "") -> None:
+    """Raise ``ImportFileError`` if the file cannot be read or has no usable header line.
+    Reads no further than the header, so an upload can be refused at once and the rows
+    checked later in the background."""
+    read_rows(data, filename)  # the unread rows are dropped (an XLSX workbook closes then)
+
+
 # --- 2. validating and planning ------------------------------------------------------------
 
 
@@ -629,9 +637,19 @@ def _refuse(result: ImportResult, row: Row, reason: Reason) -> None:
 # --- 3. writing ----------------------------------------------------------------------------
 
 
-def do_import_people(data: bytes, filename: str, *, user=None, request=None) -> ImportResult:
+def do_import_people(
+    data: bytes,
+    filename: str,
+    *,
+    user=None,
+    request=None,
+    on_written: Callable[[ImportResult], None] | None = None,
+) -> ImportResult:
     """Write every good row of the file in one transaction; bad rows are skipped and
-    reported. ``user`` None means full jurisdiction (the command line)."""
+    reported. ``user`` None means full jurisdiction (the command line). ``on_written`` runs
+    inside that transaction after the rows are written (a background commit marks its batch
+    done there, so a crash can never leave the people written and the batch unmarked); if it
+    raises, nothing is written."""
     plan = plan_import(data, filename, user)
     result = plan.result
     with transaction.atomic(durable=True):
@@ -673,6 +691,8 @@ def do_import_people(data: bytes, filename: str, *, user=None, request=None) -> 
             created=result.created,
             updated=result.updated,
         )
+        if on_written is not None:
+            on_written(result)
     return result
 
 

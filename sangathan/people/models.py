@@ -247,9 +247,23 @@ def new_import_token() -> str:
     return secrets.token_urlsafe(18)
 
 
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("waiting to be checked")
+    CHECKING = "checking", _("being checked")
+    CHECKED = "checked", _("waiting for confirmation")
+    COMMITTING = "committing", _("being saved")
+    COMMITTED = "committed", _("imported")
+    FAILED = "failed", _("failed")
+
+
 class ImportBatch(models.Model):
     """An uploaded people file waiting for (or past) its confirmation. The bytes are kept so
-    that confirming re-reads exactly what was previewed; only the uploader can see it."""
+    that confirming re-reads exactly what was previewed; only the uploader can see it.
+
+    Checking and saving run in the background (``sangathan.people.tasks``); ``status`` says
+    how far it got and ``error`` (an untranslated reason) why it stopped when it failed."""
+
+    Status = ImportStatus
 
     token = models.CharField(max_length=32, unique=True, default=new_import_token)
     user = models.ForeignKey(
@@ -262,6 +276,11 @@ class ImportBatch(models.Model):
     committed_at = models.DateTimeField(null=True, blank=True)
     # The preview's counts and bad rows (reasons stored untranslated), then the commit's.
     result = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    # {"msgid": ..., "params": {...}} of sangathan.people.phones.Reason, when status is failed.
+    error = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -270,3 +289,12 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def pending(self) -> bool:
+        """Work is queued or running: the page should look again shortly."""
+        return self.status in (
+            ImportStatus.QUEUED,
+            ImportStatus.CHECKING,
+            ImportStatus.COMMITTING,
+        )

@@ -34,3 +34,64 @@ def test_the_served_application_answers_static_files(settings, tmp_path):
 def test_serve_refuses_a_malformed_address():
     with pytest.raises(CommandError, match="127.0.0.1:8000"):
         call_command("serve", addr="localhost")
+
+
+class FakeProcess:
+    def __init__(self, command, env):
+        self.command, self.env = command, env
+        self.returncode = None
+        started.append(self)
+
+    def poll(self):
+        return self.returncode
+
+    def terminate(self):
+        self.returncode = -15
+
+    def wait(self, timeout=None):
+        return self.returncode
+
+
+started: list[FakeProcess] = []
+
+
+@pytest.fixture
+def fake_serve(settings, tmp_path, monkeypatch):
+    """serve with gunicorn and the worker process replaced by recorders."""
+    from sangathan.core.management.commands import serve
+
+    settings.STATIC_ROOT = tmp_path
+    started.clear()
+    runs = []
+    monkeypatch.setattr(serve.subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(serve._Gunicorn, "run", lambda self: runs.append(started[:]))
+    return runs
+
+
+def test_serve_starts_a_task_worker_beside_gunicorn_and_stops_it(settings, fake_serve):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    call_command("serve", addr="127.0.0.1:8123")
+    [worker] = started
+    assert fake_serve == [[worker]]  # running while gunicorn ran
+    assert worker.command[-2:] == ["worker", "--no-reload"]
+    assert worker.env["DJANGO_SETTINGS_MODULE"]
+    assert worker.returncode is not None  # stopped when gunicorn returned
+
+
+def test_serve_without_a_worker_when_asked_or_when_tasks_run_at_once(settings, fake_serve):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    call_command("serve", addr="127.0.0.1:8123", no_worker=True)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    call_command("serve", addr="127.0.0.1:8123")
+    assert started == [] and fake_serve == [[], []]
+
+
+def test_the_worker_command_runs_queued_tasks(settings, db):
+    from django_tasks_db.models import DBTaskResult
+
+    from sangathan.people.tasks import preview_import
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    preview_import.enqueue(12345)  # no such batch: the task finds nothing to do
+    call_command("worker", "--batch", "--no-startup-delay", verbosity=0)
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"

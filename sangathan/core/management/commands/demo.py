@@ -61,6 +61,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--no-serve", action="store_true", help="prepare only; do not serve")
         parser.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="serve without the background task worker (run `sangathan worker` yourself)",
+        )
         parser.add_argument("--people", type=int, default=20_000, help="people in Lucknow")
         parser.add_argument(
             "--acs",
@@ -71,7 +76,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=42)
 
-    def handle(self, *args, no_serve, addr, people, acs, seed, **options):
+    def handle(self, *args, no_serve, addr, people, acs, seed, no_worker=False, **options):
         started = time.monotonic()
         quiet = options["verbosity"] < 1
         progress = not quiet and sys.stderr.isatty()
@@ -101,7 +106,7 @@ class Command(BaseCommand):
         summary = self.summary(addr, convenor, elapsed)
         self.stdout.write(summary)
         if not no_serve:
-            call_command("serve", addr=addr, banner=summary)
+            call_command("serve", addr=addr, banner=summary, no_worker=no_worker)
 
     def summary(self, addr, convenor, elapsed) -> str:
         lines = [
