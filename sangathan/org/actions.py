@@ -153,13 +153,18 @@ def read_units_file(data: bytes) -> list[dict]:
     return rows
 
 
-def import_units(rows: Iterable[dict], *, commit: bool = False, actor=None) -> dict:
+def import_units(
+    rows: Iterable[dict], *, commit: bool = False, actor=None, within: OrgUnit | None = None
+) -> dict:
     """Add units (mandals, sectors or any level) under existing units, or under units earlier or
     later in the same file. ``rows`` are dicts with ``code, name, level, parent_code`` (optional
     ``name_en, name_hi``); line numbers count the header as line 1.
 
     Without ``commit`` nothing is written: the result previews what would happen. With it the
     valid rows are written in one transaction. Re-importing the same file changes nothing.
+    With ``within``, parents must lie inside that unit: an existing unit outside it is reported
+    as an unknown parent, exactly like a code that does not exist (a page must not reveal what
+    lies outside the user's jurisdiction).
     Returns ``{"rows", "valid", "invalid": [{"line", "reason"}], "created", "updated"}``.
     """
     levels = {lv.slug: lv for lv in Level.objects.all()}
@@ -199,6 +204,10 @@ def import_units(rows: Iterable[dict], *, commit: bool = False, actor=None) -> d
         | {row["parent_code"] for _l, row in entries if row.get("parent_code")}
     )
 
+    parents_in_db = {
+        c: u for c, u in in_db.items() if within is None or u.path.startswith(within.path)
+    }
+
     # Resolve each row's parent (in the database or in the file), depth-first with memo.
     state: dict[str, bool] = {}  # code -> valid
 
@@ -216,8 +225,8 @@ def import_units(rows: Iterable[dict], *, commit: bool = False, actor=None) -> d
             state[code] = False
             return False
         parent_level = None
-        if parent_code in in_db:
-            parent_level = levels_by_id[in_db[parent_code].level_id]
+        if parent_code in parents_in_db:
+            parent_level = levels_by_id[parents_in_db[parent_code].level_id]
         elif parent_code in by_code:
             if not check(parent_code, (*trail, code)):
                 invalid.setdefault(
@@ -248,7 +257,7 @@ def import_units(rows: Iterable[dict], *, commit: bool = False, actor=None) -> d
                 }
                 state[code] = False
                 return False
-            parent = in_db.get(parent_code)
+            parent = parents_in_db.get(parent_code)
             if parent is None or existing.path[: -OrgUnit.steplen] != parent.path:
                 invalid[line] = _(
                     "%(code)s already exists under another parent; move it with a "

@@ -545,33 +545,6 @@ def rename_unit(request, code):
     return render(request, "org/rename_unit.html", context, status=status)
 
 
-# Marks a parent outside the page's unit, so that ``import_units`` reports the row (and any
-# row below it in the file) without learning that the outside code exists.
-_OUTSIDE = "\x00outside"
-
-
-def import_units_within(unit: OrgUnit, rows: list[dict], *, commit=False, actor=None) -> dict:
-    """``import_units`` restricted to ``unit``: a row whose parent is an existing unit outside
-    it is reported as an unknown parent, exactly like a code that does not exist."""
-    rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in rows]
-    parents = {row.get("parent_code") for row in rows} - {"", None}
-    existing = dict(OrgUnit.objects.filter(code__in=parents).values_list("code", "path"))
-    outside: dict[int, str] = {}
-    for index, row in enumerate(rows):
-        path = existing.get(row.get("parent_code"))
-        if path is not None and not path.startswith(unit.path):
-            outside[index + 2] = row["parent_code"]
-            row["parent_code"] = _OUTSIDE
-    result = import_units(rows, commit=commit, actor=actor)
-    sentinel_reason = _("unknown parent_code %(parent)s") % {"parent": _OUTSIDE}
-    for entry in result["invalid"]:
-        if entry["line"] in outside and entry["reason"] == sentinel_reason:
-            entry["reason"] = _("unknown parent_code %(parent)s") % {
-                "parent": outside[entry["line"]]
-            }
-    return result
-
-
 def _import_session_key(unit: OrgUnit) -> str:
     return f"org:import_units:{unit.code}"
 
@@ -592,7 +565,7 @@ def import_units_view(request, code):
             )
             return redirect("org:import_units", code=unit.code)
         del request.session[key]
-        result = import_units_within(unit, pending["rows"], commit=True, actor=request.user)
+        result = import_units(pending["rows"], commit=True, actor=request.user, within=unit)
         messages.success(
             request,
             _(
@@ -616,7 +589,7 @@ def import_units_view(request, code):
         except UnitsFileError as e:
             form.add_error("file", _("The file cannot be read: %(reason)s") % {"reason": e})
         else:
-            result = import_units_within(unit, rows)
+            result = import_units(rows, within=unit)
             token = secrets.token_urlsafe(12)
             if result["created"] or result["updated"]:
                 request.session[key] = {
