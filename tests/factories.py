@@ -41,3 +41,15 @@ def make_position(level_slug: str, title_en: str, title_hi: str, wing="IT cell",
 
 def appoint(person: Person, position: Position, unit: OrgUnit) -> Appointment:
     return Appointment.objects.create(person=person, position=position, unit=unit)
+
+
+def run_worker_in_test_transaction(*options: str) -> None:
+    """Run the database task worker once, inside the test's transaction. The worker closes
+    "old" connections between tasks; inside a test that would close the test's own
+    connection (on PostgreSQL) and lose its transaction, so that one call is disabled."""
+    from unittest import mock
+
+    from django.core.management import call_command
+
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("worker", "--batch", "--no-startup-delay", *options, verbosity=0)

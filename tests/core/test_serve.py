@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sangathan.core.management.commands.serve import application
+from tests.factories import run_worker_in_test_transaction
 
 
 def wsgi_get(app, path: str) -> tuple[str, bytes]:
@@ -93,5 +94,5 @@ def test_the_worker_command_runs_queued_tasks(settings, db):
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     preview_import.enqueue(12345)  # no such batch: the task finds nothing to do
-    call_command("worker", "--batch", "--no-startup-delay", verbosity=0)
+    run_worker_in_test_transaction()
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"

@@ -1,7 +1,6 @@
 """People imports through the real task queue: the database backend and its worker."""
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -9,6 +8,7 @@ from sangathan.accounts.models import AuditLog
 from sangathan.people.models import ImportBatch, ImportStatus, Person
 from sangathan.people.tasks import commit_import, preview_import
 from tests.conftest import client_for
+from tests.factories import run_worker_in_test_transaction
 from tests.people.test_import_views import B1, upload
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -22,7 +22,7 @@ def queued(settings):
 
 
 def run_worker():
-    call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    run_worker_in_test_transaction("--no-reload")
 
 
 def test_upload_queues_the_check_and_the_worker_does_it(queued, as_convenor, cast):
