@@ -25,7 +25,7 @@ from sangathan.org.scoping import get_unit_for_user
 from sangathan.people.exporting import export_rows, export_xlsx, people_for_export
 from sangathan.people.forms import ExportForm, ImportUploadForm
 from sangathan.people.importing import ImportFileError, ImportResult, check_header
-from sangathan.people.models import ImportBatch, ImportStatus
+from sangathan.people.models import IMPORT_STALLED_AFTER, ImportBatch, ImportStatus
 from sangathan.people.phones import Reason
 from sangathan.people.tasks import commit_import, preview_import
 
@@ -68,14 +68,33 @@ def _batch_for_user(request, token: str) -> ImportBatch:
         raise Http404("No such import") from None
 
 
+def _restart_stalled(batch: ImportBatch, now) -> None:
+    """Queue again the work of a batch whose worker died (pending for too long). The claim is
+    conditional, so two clicks restart it once; a save that did finish meanwhile is never
+    repeated (``commit_import`` writes only a batch not yet committed)."""
+    stalled = ImportBatch.objects.filter(
+        pk=batch.pk, status_changed_at__lt=now - IMPORT_STALLED_AFTER
+    )
+    if stalled.filter(status=ImportStatus.COMMITTING).update(status_changed_at=now):
+        commit_import.enqueue(batch.pk)
+    elif stalled.filter(status__in=[ImportStatus.QUEUED, ImportStatus.CHECKING]).update(
+        status=ImportStatus.QUEUED, status_changed_at=now
+    ):
+        preview_import.enqueue(batch.pk)
+
+
 @require_http_methods(["GET", "POST"])
 def preview(request, token):
     batch = _batch_for_user(request, token)
     if request.method == "POST":
         # Claim the batch first (only a checked one), so that a double-clicked Confirm
         # queues one save.
+        now = timezone.now()
+        if request.POST.get("action") == "restart":
+            _restart_stalled(batch, now)
+            return redirect("people:import_preview", token=batch.token)
         claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.CHECKED).update(
-            status=ImportStatus.COMMITTING
+            status=ImportStatus.COMMITTING, status_changed_at=now
         )
         if claimed:
             commit_import.enqueue(batch.pk)

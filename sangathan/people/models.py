@@ -1,6 +1,7 @@
 """People: workers and supporters, their consent, positions and appointments."""
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -247,6 +248,10 @@ def new_import_token() -> str:
     return secrets.token_urlsafe(18)
 
 
+# A 50 MB file is checked and saved in a few minutes; work older than this has stopped.
+IMPORT_STALLED_AFTER = timedelta(minutes=30)
+
+
 class ImportStatus(models.TextChoices):
     QUEUED = "queued", _("waiting to be checked")
     CHECKING = "checking", _("being checked")
@@ -281,6 +286,9 @@ class ImportBatch(models.Model):
     )
     # {"msgid": ..., "params": {...}} of sangathan.people.phones.Reason, when status is failed.
     error = models.JSONField(default=dict, blank=True)
+    # When the status last changed: work "pending" for far longer than any file takes means its
+    # worker died, and the uploader may start it again.
+    status_changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
@@ -289,6 +297,11 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def stalled(self) -> bool:
+        """Queued or running for longer than any file takes: the worker probably died."""
+        return self.pending and self.status_changed_at < timezone.now() - IMPORT_STALLED_AFTER
 
     @property
     def pending(self) -> bool:

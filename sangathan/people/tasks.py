@@ -28,13 +28,15 @@ class _AlreadyCommitted(Exception):
 
 def _claim(batch_id: int, before: str, during: str) -> bool:
     return bool(
-        ImportBatch.objects.filter(pk=batch_id, status=before).update(status=during, error={})
+        ImportBatch.objects.filter(pk=batch_id, status=before).update(
+            status=during, error={}, status_changed_at=timezone.now()
+        )
     )
 
 
 def _fail(batch_id: int, reason: Reason) -> None:
     ImportBatch.objects.filter(pk=batch_id).exclude(status=ImportStatus.COMMITTED).update(
-        status=ImportStatus.FAILED, error=reason.to_dict()
+        status=ImportStatus.FAILED, error=reason.to_dict(), status_changed_at=timezone.now()
     )
 
 
@@ -69,7 +71,7 @@ def preview_import(batch_id: int) -> str:
         _fail(batch_id, _unexpected(exc))
         raise
     ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.CHECKING).update(
-        status=ImportStatus.CHECKED, result=plan.result.to_store()
+        status=ImportStatus.CHECKED, result=plan.result.to_store(), status_changed_at=timezone.now()
     )
     return ImportStatus.CHECKED.value
 
@@ -88,6 +90,7 @@ def commit_import(batch_id: int) -> str:
         ).update(
             status=ImportStatus.COMMITTED,
             committed_at=timezone.now(),
+            status_changed_at=timezone.now(),
             result=result.to_store(),
         )
         if not done:

@@ -1,7 +1,9 @@
 """People imports through the real task queue: the database backend and its worker."""
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from sangathan.accounts.models import AuditLog
@@ -128,4 +130,38 @@ def test_outsider_gets_404_on_a_queued_batch(queued, as_convenor, cast):
     assert outsider.get(location + "?part=status", HTTP_HX_REQUEST="true").status_code == 404
     run_worker()
     assert outsider.post(location, {"confirm": "1"}).status_code == 404
+    assert ImportBatch.objects.get().status == ImportStatus.CHECKED
+
+
+def test_a_save_whose_worker_died_can_be_started_again_once(queued, as_convenor):
+    location = upload(as_convenor, FILE)["Location"]
+    run_worker()
+    as_convenor.post(location, {"confirm": "1"})
+    DBTaskResult.objects.filter(task_path__endswith="commit_import").delete()  # the worker died
+    # Not yet stalled: no button, and a restart does nothing.
+    assert "Start again" not in as_convenor.get(location).content.decode()
+    as_convenor.post(location, {"action": "restart"})
+    assert not DBTaskResult.objects.filter(task_path__endswith="commit_import").exists()
+
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=31)):
+        assert ImportBatch.objects.get().stalled
+        page = as_convenor.get(location).content.decode()
+        assert "background worker may have stopped" in page and "Start again" in page
+        as_convenor.post(location, {"action": "restart"})
+        as_convenor.post(location, {"action": "restart"})  # a double click restarts once
+        assert DBTaskResult.objects.filter(task_path__endswith="commit_import").count() == 1
+        run_worker()
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportStatus.COMMITTED
+    assert Person.objects.filter(phone="+919876543210").count() == 1
+    assert AuditLog.objects.filter(action="import").count() == 1
+
+
+def test_a_check_whose_worker_died_is_checked_again(queued, as_convenor):
+    location = upload(as_convenor, FILE)["Location"]
+    ImportBatch.objects.update(status=ImportStatus.CHECKING)  # claimed, then the worker died
+    DBTaskResult.objects.all().delete()
+    with time_machine.travel(timezone.now() + timezone.timedelta(hours=2)):
+        as_convenor.post(location, {"action": "restart"})
+        run_worker()
     assert ImportBatch.objects.get().status == ImportStatus.CHECKED
