@@ -144,11 +144,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # per-process cache is safe with several web processes.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-TASKS = {
-    "default": {
-        "BACKEND": os.environ.get("SANGATHAN_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-    }
-}
+# Background work: tasks in the database by default (nothing else to run); RQ on Redis to
+# scale out (`pip install -e '.[rq]'`, SANGATHAN_TASKS_BACKEND=django_tasks_rq.RQBackend, and
+# `sangathan rqworker default` processes on any number of machines).
+TASKS_BACKEND = os.environ.get("SANGATHAN_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
+SANGATHAN_REDIS_URL = os.environ.get("SANGATHAN_REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": SANGATHAN_REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+if TASKS_BACKEND == "django_tasks_rq.RQBackend":
+    INSTALLED_APPS.append("django_rq")
 
 EMAIL_BACKEND = os.environ.get(
     "SANGATHAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
+# Redis database 15: the RQ tests may empty it without touching anyone's queues.
+os.environ.setdefault("SANGATHAN_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from sangathan.settings import *  # noqa: E402,F403
 

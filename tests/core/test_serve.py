@@ -96,3 +96,18 @@ def test_the_worker_command_runs_queued_tasks(settings, db):
     preview_import.enqueue(12345)  # no such batch: the task finds nothing to do
     run_worker_in_test_transaction()
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+def test_with_the_rq_backend_serve_starts_an_rq_worker(settings, monkeypatch):
+    from sangathan.core.management.commands import serve
+
+    started = []
+    monkeypatch.setattr(serve.subprocess, "Popen", lambda cmd, env: started.append(cmd))
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+    serve.start_task_worker()
+    assert started and started[0][3:] == [
+        "rqworker",
+        "default",
+        "--job-class",
+        "django_tasks_rq.backend.Job",
+    ]

@@ -99,6 +99,15 @@ def start_task_worker() -> subprocess.Popen | None:
     if not needs_task_worker():
         return None
     command = [sys.executable, "-m", "sangathan.cli", "worker", "--no-reload"]
+    if settings.TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+        # Tasks wait in Redis: django-rq's worker, with the job class that runs a Task.
+        command = [
+            *command[:3],
+            "rqworker",
+            "default",
+            "--job-class",
+            "django_tasks_rq.backend.Job",
+        ]
     env = {**os.environ}
     env.setdefault("DJANGO_SETTINGS_MODULE", settings.SETTINGS_MODULE)
     return subprocess.Popen(command, env=env)
