@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole suite: gates, then SQLite, then PostgreSQL when it answers.
+# The whole suite: gates, then SQLite (with the RQ backend tests when Redis answers), then
+# PostgreSQL when it answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -11,6 +12,12 @@ $BIN/ruff format --check .
 echo "== django checks"
 DATABASE_URL=sqlite:///:memory: $BIN/python manage.py check
 DATABASE_URL=sqlite:///:memory: $BIN/python manage.py makemigrations --check --dry-run
+
+if $BIN/python -c "import redis; redis.Redis(socket_connect_timeout=2).ping()" 2>/dev/null; then
+  echo "== Redis answers on 127.0.0.1:6379: the RQ backend tests run (tests/test_rq_backend.py)"
+else
+  echo "== Redis does not answer on 127.0.0.1:6379: skipping the RQ backend tests"
+fi
 
 echo "== tests on SQLite"
 $BIN/pytest -p no:cacheprovider "$@"
