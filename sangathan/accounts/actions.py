@@ -21,7 +21,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sangathan.accounts.models import ApiToken, AuditLog, OtpChallenge, User
+from sangathan.accounts.audit import audit
+from sangathan.accounts.models import ApiToken, OtpChallenge, User
 from sangathan.accounts.otp import (
     InvalidPhone,
     code_matches,
@@ -48,14 +49,7 @@ class OtpError(Exception):
 
 
 def _audit(action: str, *, ip: str | None, actor: User | None = None, **detail) -> None:
-    AuditLog.objects.create(
-        action=action,
-        actor=actor,
-        object_type="user" if actor else "",
-        object_id=str(actor.pk) if actor else "",
-        ip=ip or None,
-        detail=detail,
-    )
+    audit(action, actor=actor, obj=actor, ip=ip or None, **detail)
 
 
 def _serialise(kind: int, key: str | None) -> None:

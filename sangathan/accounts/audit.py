@@ -9,7 +9,7 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def audit(action: str, *, actor=None, obj=None, request=None, **detail) -> AuditLog:
+def audit(action: str, *, actor=None, obj=None, request=None, ip=None, **detail) -> AuditLog:
     """Record ``action`` (e.g. ``login``, ``denied``, ``import``, ``export``, ``appoint``)."""
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
@@ -18,7 +18,7 @@ def audit(action: str, *, actor=None, obj=None, request=None, **detail) -> Audit
         action=action,
         object_type=obj._meta.model_name if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        ip=client_ip(request),
+        ip=ip or client_ip(request),
         detail=detail,
     )
 
