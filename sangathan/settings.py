@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "sangathan.accounts",
     "sangathan.org",
     "sangathan.people",
+    "sangathan.broadcasts",
+    "sangathan.channels",
     "sangathan.api",
 ]
 
@@ -153,6 +155,54 @@ SANGATHAN_REDIS_URL = os.environ.get("SANGATHAN_REDIS_URL", "redis://127.0.0.1:6
 RQ_QUEUES = {"default": {"URL": SANGATHAN_REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
 if TASKS_BACKEND == "django_tasks_rq.RQBackend":
     INSTALLED_APPS.append("django_rq")
+
+# Uploaded broadcast attachments (images, PDFs).
+MEDIA_ROOT = Path(os.environ.get("SANGATHAN_MEDIA_ROOT", PROJECT_DIR / "var" / "media"))
+MEDIA_URL = "media/"
+
+# Broadcasts: sends whose audience estimate passes this need approval from a higher position.
+SANGATHAN_APPROVAL_THRESHOLD = int(os.environ.get("SANGATHAN_APPROVAL_THRESHOLD", 10000))
+# Campaign silence before the close of polling (RP Act 1951 s.126).
+SANGATHAN_SILENCE_HOURS = int(os.environ.get("SANGATHAN_SILENCE_HOURS", 48))
+SANGATHAN_PUBLIC_URL = os.environ.get("SANGATHAN_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# Channels. Every external channel writes to the console (and the "sent messages" page) unless
+# configured: set the URL of an SMS gateway or of the WhatsApp Cloud API to send for real.
+SANGATHAN_SMS_URL = os.environ.get("SANGATHAN_SMS_URL", "")
+SANGATHAN_SMS_API_KEY = os.environ.get("SANGATHAN_SMS_API_KEY", "")
+SANGATHAN_SMS_WEBHOOK_SECRET = os.environ.get("SANGATHAN_SMS_WEBHOOK_SECRET", "")
+# India's DLT registration: the principal entity id, the sender header and the template id.
+SANGATHAN_DLT_ENTITY_ID = os.environ.get("SANGATHAN_DLT_ENTITY_ID", "")
+SANGATHAN_DLT_HEADER = os.environ.get("SANGATHAN_DLT_HEADER", "SNGTHN")
+SANGATHAN_DLT_TEMPLATE_ID = os.environ.get("SANGATHAN_DLT_TEMPLATE_ID", "")
+SANGATHAN_WHATSAPP_URL = os.environ.get("SANGATHAN_WHATSAPP_URL", "")  # https://graph.facebook.com
+SANGATHAN_WHATSAPP_API_VERSION = os.environ.get("SANGATHAN_WHATSAPP_API_VERSION", "v21.0")
+SANGATHAN_WHATSAPP_TOKEN = os.environ.get("SANGATHAN_WHATSAPP_TOKEN", "")
+SANGATHAN_WHATSAPP_PHONE_NUMBER_ID = os.environ.get("SANGATHAN_WHATSAPP_PHONE_NUMBER_ID", "")
+SANGATHAN_WHATSAPP_APP_SECRET = os.environ.get("SANGATHAN_WHATSAPP_APP_SECRET", "")
+SANGATHAN_WHATSAPP_VERIFY_TOKEN = os.environ.get("SANGATHAN_WHATSAPP_VERIFY_TOKEN", "")
+SANGATHAN_WHATSAPP_TEMPLATE = os.environ.get("SANGATHAN_WHATSAPP_TEMPLATE", "broadcast")
+SANGATHAN_VAPID_PUBLIC_KEY = os.environ.get("SANGATHAN_VAPID_PUBLIC_KEY", "")
+SANGATHAN_VAPID_PRIVATE_KEY = os.environ.get("SANGATHAN_VAPID_PRIVATE_KEY", "")
+SANGATHAN_VAPID_SUBJECT = os.environ.get("SANGATHAN_VAPID_SUBJECT", "mailto:admin@example.org")
+SANGATHAN_CHANNEL_ADAPTERS = {
+    "sms": os.environ.get("SANGATHAN_SMS_ADAPTER", "http" if SANGATHAN_SMS_URL else "console"),
+    "whatsapp": os.environ.get(
+        "SANGATHAN_WHATSAPP_ADAPTER", "cloud" if SANGATHAN_WHATSAPP_URL else "console"
+    ),
+    # "smtp" sends through Django's EMAIL_* settings
+    "email": os.environ.get("SANGATHAN_EMAIL_ADAPTER", "console"),
+    "push": os.environ.get(
+        "SANGATHAN_PUSH_ADAPTER", "webpush" if SANGATHAN_VAPID_PRIVATE_KEY else "console"
+    ),
+}
+# Messages per second each sender may send (the provider's limit for the account).
+SANGATHAN_SEND_RATES = {
+    "sms": float(os.environ.get("SANGATHAN_SMS_RATE", 100)),
+    "whatsapp": float(os.environ.get("SANGATHAN_WHATSAPP_RATE", 80)),
+    "email": float(os.environ.get("SANGATHAN_EMAIL_RATE", 20)),
+    "push": float(os.environ.get("SANGATHAN_PUSH_RATE", 500)),
+}
 
 EMAIL_BACKEND = os.environ.get(
     "SANGATHAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

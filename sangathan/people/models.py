@@ -64,6 +64,7 @@ class Person(models.Model):
     unit = models.ForeignKey(
         "org.OrgUnit", on_delete=models.PROTECT, related_name="people", verbose_name=_("unit")
     )
+    email = models.EmailField(_("email"), blank=True)
     birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     institution = models.CharField(_("institution"), max_length=200, blank=True)
