@@ -110,3 +110,34 @@ def as_convenor(cast):
 @pytest.fixture
 def as_outsider(cast):
     return client_for(cast.outsider)
+
+
+@pytest.fixture
+def on_commit_after_action(monkeypatch, db):
+    """Run transaction.on_commit callbacks (the publish task, the sender wake-up) when the
+    action's own transaction ends, as they would in production: inside a test's wrapping
+    transaction nothing ever commits."""
+    from django.db import connection, transaction
+
+    base = len(connection.atomic_blocks)
+    pending = []
+    original_exit = transaction.Atomic.__exit__
+
+    def run_pending():
+        while pending and len(connection.atomic_blocks) == base:
+            pending.pop(0)()
+
+    def on_commit(func, using=None, robust=False):
+        pending.append(func)
+        run_pending()
+
+    def exit_then_run(self, exc_type, exc_value, traceback):
+        result = original_exit(self, exc_type, exc_value, traceback)
+        if exc_type is None:
+            run_pending()
+        elif len(connection.atomic_blocks) == base:
+            pending.clear()
+        return result
+
+    monkeypatch.setattr(transaction, "on_commit", on_commit)
+    monkeypatch.setattr(transaction.Atomic, "__exit__", exit_then_run)

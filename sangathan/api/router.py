@@ -14,6 +14,7 @@ from ninja.security import django_auth
 from sangathan.accounts.actions import OtpError
 from sangathan.accounts.api import TokenAuth, otp_error_response
 from sangathan.accounts.api import router as accounts_router
+from sangathan.broadcasts.api import router as broadcasts_router
 from sangathan.org.api import router as org_router
 from sangathan.people.api import router as people_router
 
@@ -59,3 +60,4 @@ def otp_refused(request, exc):
 api.add_router("", accounts_router)
 api.add_router("", org_router)
 api.add_router("", people_router)
+api.add_router("", broadcasts_router)

@@ -111,3 +111,156 @@ def record_feed_receipt(broadcast_id: int, unit_path: str, read: bool, shared: b
     for prefix in counter_prefixes(unit_path, tops[broadcast_id]):
         deltas[(broadcast_id, "feed", prefix)] = {"read": int(read), "shared": int(shared)}
     _apply(deltas)
+
+
+READ_FIELDS = ("audience", "sent", "delivered", "read", "shared", "failed", "suppressed")
+
+
+def _blank(channels) -> dict[str, dict[str, int]]:
+    return {ch: dict.fromkeys(READ_FIELDS, 0) for ch in channels}
+
+
+def _from_counters(broadcast, paths: list[str], channels) -> dict[str, dict]:
+    from sangathan.broadcasts.models import ReachCounter
+
+    out = {p: _blank(channels) for p in paths}
+    rows = ReachCounter.objects.filter(broadcast=broadcast, unit_path__in=paths).values_list(
+        "unit_path", "channel", *READ_FIELDS
+    )
+    for path, channel, *values in rows:
+        if channel in out[path]:
+            out[path][channel] = dict(zip(READ_FIELDS, values, strict=True))
+    return out
+
+
+def _computed(broadcast, parent, child_depth: int, channels) -> dict[str, dict]:
+    """Figures per child of ``parent`` (at ``child_depth``) from the outbox and receipts: the
+    drill-down below the assembly level, where a unit holds a few hundred people."""
+    from django.db.models import Count, Q
+    from django.db.models.functions import Substr
+
+    from sangathan.broadcasts.audience import audience_people
+    from sangathan.broadcasts.models import FeedRead
+    from sangathan.channels.models import Delivery
+
+    width = STEP * child_depth
+    out: dict[str, dict] = defaultdict(lambda: _blank(channels))
+    feed_people = audience_people(parent, broadcast.filters, broadcast.excluded_paths)
+    for path, n in (
+        feed_people.annotate(p=Substr("unit__path", 1, width))
+        .values("p")
+        .annotate(n=Count("pk"))
+        .values_list("p", "n")
+    ):
+        if "feed" in out[path]:
+            out[path]["feed"]["audience"] = n
+    for path, read, shared in (
+        FeedRead.objects.filter(broadcast=broadcast, unit_path__under=parent.path)
+        .annotate(p=Substr("unit_path", 1, width))
+        .values("p")
+        .annotate(
+            r=Count("pk", filter=Q(read_at__isnull=False)),
+            s=Count("pk", filter=Q(shared_at__isnull=False)),
+        )
+        .values_list("p", "r", "s")
+    ):
+        if "feed" in out[path]:
+            out[path]["feed"]["read"] = read
+            out[path]["feed"]["shared"] = shared
+    for path, channel, status, n in (
+        Delivery.objects.filter(broadcast=broadcast, unit_path__under=parent.path)
+        .annotate(p=Substr("unit_path", 1, width))
+        .values("p", "channel", "status")
+        .annotate(n=Count("pk"))
+        .values_list("p", "channel", "status", "n")
+    ):
+        if channel not in out[path]:
+            continue
+        row = out[path][channel]
+        row["audience"] += n
+        for f, member in _membership(status).items():
+            row[f] += member * n
+    return out
+
+
+def reach_report(broadcast, unit) -> dict:
+    """The reach of ``broadcast`` in ``unit`` and in each of its children, per channel, with
+    acknowledgements and re-shares, and the acknowledgement roll-up for the levels below.
+    Reads counters at or above the assembly level; computes below it."""
+    from django.db.models import Count
+
+    from sangathan.broadcasts.models import Acknowledgement, Broadcast
+    from sangathan.org.models import Level, OrgUnit
+
+    channels = list(dict.fromkeys(["feed", *broadcast.channels]))
+    children = list(
+        OrgUnit.objects.filter(path__under=unit.path, depth=unit.depth + 1)
+        .select_related("level")
+        .order_by("path")
+    )
+    child_paths = [c.path for c in children]
+    counters_here = unit.depth <= counter_depth() and broadcast.fanout_done_at is not None
+    if counters_here:
+        figures = _from_counters(broadcast, [unit.path], channels)[unit.path]
+    else:
+        totals = _computed(broadcast, unit, unit.depth, channels)
+        figures = totals.get(unit.path) or _blank(channels)
+    if counters_here and unit.depth + 1 <= counter_depth():
+        child_figures = _from_counters(broadcast, child_paths, channels)
+    else:
+        child_figures = _computed(broadcast, unit, unit.depth + 1, channels)
+
+    acked = set(
+        Acknowledgement.objects.filter(broadcast=broadcast, unit__in=children).values_list(
+            "unit_id", flat=True
+        )
+    )
+    reshared = set(
+        Broadcast.objects.filter(parent=broadcast, audience_unit__in=children).values_list(
+            "audience_unit_id", flat=True
+        )
+    )
+    levels = list(Level.objects.filter(depth__gt=unit.depth).order_by("depth")[:3])
+    rollup = []
+    if levels:
+        totals_by_level = dict(
+            OrgUnit.objects.filter(
+                path__under=unit.path, depth__gt=unit.depth, depth__lte=levels[-1].depth
+            )
+            .values("depth")
+            .annotate(n=Count("pk"))
+            .values_list("depth", "n")
+        )
+        acks_by_level = dict(
+            Acknowledgement.objects.filter(broadcast=broadcast, unit_path__under=unit.path)
+            .values("unit__depth")
+            .annotate(n=Count("pk"))
+            .values_list("unit__depth", "n")
+        )
+        rollup = [
+            {
+                "level": level.slug,
+                "level_name": level.display_name,
+                "units": totals_by_level.get(level.depth, 0),
+                "acknowledged": acks_by_level.get(level.depth, 0),
+            }
+            for level in levels
+            if totals_by_level.get(level.depth)
+        ]
+    unit_acked = Acknowledgement.objects.filter(broadcast=broadcast, unit=unit).exists()
+    return {
+        "unit": unit,
+        "channels": channels,
+        "figures": figures,
+        "acknowledged": unit_acked,
+        "rollup": rollup,
+        "children": [
+            {
+                "unit": child,
+                "figures": child_figures.get(child.path) or _blank(channels),
+                "acknowledged": child.pk in acked,
+                "reshared": child.pk in reshared,
+            }
+            for child in children
+        ],
+    }

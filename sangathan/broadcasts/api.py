@@ -1,0 +1,439 @@
+"""API for broadcasts: compose (with an audience preview), approve, acknowledge, re-share, the
+member's feed with read and share receipts, and reach per unit.
+
+Broadcasts are named by their public ``code``. Every lookup is scoped: a broadcast whose
+audience lies outside the caller's jurisdiction answers 404, as one that does not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from django.db.models import Q
+from django.http import Http404
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema
+
+from sangathan.broadcasts import actions
+from sangathan.broadcasts.audience import preview_counts
+from sangathan.broadcasts.models import Broadcast, FeedRead
+from sangathan.broadcasts.reach import reach_report
+from sangathan.org.scoping import get_unit_for_user
+from sangathan.people.actions import ActionRefused
+
+router = Router(tags=["broadcasts"])
+
+
+class Refusal(Schema):
+    detail: str
+    code: str
+
+
+class AudienceFilters(Schema):
+    levels: list[str] = []
+    positions: list[int] = []
+    wings: list[str] = []
+    tags: list[str] = []
+    app: str = ""
+
+
+class BroadcastIn(Schema):
+    unit: str = Field(..., description="code of the audience unit (its whole subtree)")
+    title_hi: str = ""
+    body_hi: str = ""
+    title_en: str = ""
+    body_en: str = ""
+    link: str = ""
+    topic: str = "organisation"
+    purpose: str = Field("organisational", description="consent purpose; campaign = political")
+    channels: list[str] = ["feed"]
+    filters: AudienceFilters = AudienceFilters()
+    scheduled_at: datetime | None = None
+
+
+class PreviewIn(Schema):
+    unit: str
+    channels: list[str] = ["feed"]
+    purpose: str = "organisational"
+    filters: AudienceFilters = AudienceFilters()
+
+
+class BroadcastOut(Schema):
+    id: str
+    status: str
+    status_reason: str
+    unit: str
+    title: str
+    title_hi: str
+    title_en: str
+    body_hi: str
+    body_en: str
+    link: str
+    topic: str
+    purpose: str
+    channels: list[str]
+    audience_estimate: int
+    audience_counts: dict
+    needs_approval: bool
+    scheduled_at: datetime | None
+    sent_at: datetime | None
+    parent: str | None
+    local_note: str
+
+    @staticmethod
+    def resolve_id(obj) -> str:
+        return obj.code
+
+    @staticmethod
+    def resolve_unit(obj) -> str:
+        return obj.audience_unit.code
+
+    @staticmethod
+    def resolve_parent(obj) -> str | None:
+        return obj.parent.code if obj.parent_id else None
+
+
+class FeedItem(Schema):
+    id: str
+    title: str
+    body: str
+    title_hi: str
+    body_hi: str
+    title_en: str
+    body_en: str
+    link: str
+    attachment: str
+    topic: str
+    unit: str
+    unit_name: str
+    local_note: str
+    sent_at: datetime
+    read: bool
+    shared: bool
+
+
+class FeedPage(Schema):
+    items: list[FeedItem]
+    next_cursor: str | None
+
+
+class ReceiptOut(Schema):
+    id: str
+    read_at: datetime | None
+    shared_at: datetime | None
+
+
+class UnitIn(Schema):
+    unit: str
+
+
+class ReshareIn(Schema):
+    unit: str
+    note: str = ""
+    channels: list[str] = ["feed"]
+
+
+class RejectIn(Schema):
+    reason: str
+
+
+class ChannelFigures(Schema):
+    audience: int
+    sent: int
+    delivered: int
+    read: int
+    shared: int
+    failed: int
+    suppressed: int
+
+
+class ReachRow(Schema):
+    unit: str
+    name: str
+    level: str
+    channels: dict[str, ChannelFigures]
+    acknowledged: bool
+    reshared: bool = False
+
+
+class RollupRow(Schema):
+    level: str
+    units: int
+    acknowledged: int
+
+
+class ReachOut(Schema):
+    broadcast: str
+    unit: ReachRow
+    children: list[ReachRow]
+    acknowledgements: list[RollupRow]
+
+
+def refused(exc: ActionRefused):
+    return 400, {"detail": " ".join(exc.messages), "code": exc.code or "refused"}
+
+
+def get_broadcast_for_user(user, code: str) -> Broadcast:
+    """The broadcast ``code`` if its audience lies in the user's jurisdiction or it is in
+    their inbox (addressed to a unit above their appointment), else 404."""
+    qs = Broadcast.objects.select_related("audience_unit", "audience_unit__level", "parent")
+    broadcast = qs.visible_to(user).filter(code=code).first()
+    if broadcast is None:
+        broadcast = qs.inbox_for(user).filter(code=code).first()
+    if broadcast is None:
+        raise Http404("No such broadcast")
+    return broadcast
+
+
+def _person(request):
+    person = getattr(request.auth, "person", None)
+    if person is None:
+        raise Http404("No member record")
+    return person
+
+
+@router.post("/broadcasts", response={201: BroadcastOut, 400: Refusal})
+def create_broadcast(request, payload: BroadcastIn):
+    """Write a broadcast and send it (or queue it for approval, or for its send time).
+    Costs the same whatever the audience size: recipients are resolved in the background."""
+    unit = get_unit_for_user(request.auth, payload.unit)
+    draft = actions.Draft(
+        audience_unit=unit,
+        title_hi=payload.title_hi,
+        body_hi=payload.body_hi,
+        title_en=payload.title_en,
+        body_en=payload.body_en,
+        link=payload.link,
+        topic=payload.topic,
+        purpose=payload.purpose,
+        channels=payload.channels,
+        filters=payload.filters.dict(),
+        scheduled_at=payload.scheduled_at,
+    )
+    try:
+        broadcast = actions.do_create_broadcast(request.auth, draft, request=request)
+    except ActionRefused as exc:
+        return refused(exc)
+    return 201, broadcast
+
+
+@router.post("/broadcasts/preview", response={200: dict[str, int], 400: Refusal})
+def preview_broadcast(request, payload: PreviewIn):
+    """How many people each channel would reach now, after consent and opt-outs."""
+    unit = get_unit_for_user(request.auth, payload.unit)
+    try:
+        channels = actions.clean_channels(payload.channels)
+        from sangathan.broadcasts.audience import AudienceError, clean_filters
+
+        try:
+            filters = clean_filters(payload.filters.dict())
+        except AudienceError as exc:
+            raise ActionRefused(str(exc), code="bad_filter") from None
+    except ActionRefused as exc:
+        return refused(exc)
+    return 200, preview_counts(unit, channels, payload.purpose, filters)
+
+
+@router.get("/broadcasts", response=list[BroadcastOut])
+def list_broadcasts(request, status: str = "", limit: int = 50):
+    """Broadcasts to units in your jurisdiction, newest first."""
+    qs = Broadcast.objects.visible_to(request.auth).select_related("audience_unit", "parent")
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("-created_at")[: max(1, min(limit, 200))])
+
+
+@router.get("/broadcasts/{code}", response=BroadcastOut)
+def get_broadcast(request, code: str):
+    return get_broadcast_for_user(request.auth, code)
+
+
+@router.post("/broadcasts/{code}/approve", response={200: BroadcastOut, 400: Refusal})
+def approve_broadcast(request, code: str):
+    broadcast = get_broadcast_for_user(request.auth, code)
+    try:
+        return 200, actions.do_approve_broadcast(request.auth, broadcast, request=request)
+    except ActionRefused as exc:
+        return refused(exc)
+
+
+@router.post("/broadcasts/{code}/reject", response={200: BroadcastOut, 400: Refusal})
+def reject_broadcast(request, code: str, payload: RejectIn):
+    broadcast = get_broadcast_for_user(request.auth, code)
+    try:
+        return 200, actions.do_reject_broadcast(
+            request.auth, broadcast, payload.reason, request=request
+        )
+    except ActionRefused as exc:
+        return refused(exc)
+
+
+@router.post("/broadcasts/{code}/acknowledge", response={200: dict, 400: Refusal})
+def acknowledge_broadcast(request, code: str, payload: UnitIn):
+    broadcast = get_broadcast_for_user(request.auth, code)
+    unit = get_unit_for_user(request.auth, payload.unit)
+    try:
+        ack = actions.do_acknowledge_broadcast(request.auth, broadcast, unit, request=request)
+    except ActionRefused as exc:
+        return refused(exc)
+    return 200, {"unit": unit.code, "acknowledged_at": ack.acknowledged_at.isoformat()}
+
+
+@router.post("/broadcasts/{code}/reshare", response={201: BroadcastOut, 400: Refusal})
+def reshare_broadcast(request, code: str, payload: ReshareIn):
+    parent = get_broadcast_for_user(request.auth, code)
+    unit = get_unit_for_user(request.auth, payload.unit)
+    try:
+        child = actions.do_reshare_broadcast(
+            request.auth,
+            parent,
+            unit,
+            note=payload.note,
+            channels=payload.channels,
+            request=request,
+        )
+    except ActionRefused as exc:
+        return refused(exc)
+    return 201, child
+
+
+def _reach_row(unit, figures, acknowledged, reshared=False) -> dict:
+    return {
+        "unit": unit.code,
+        "name": unit.display_name,
+        "level": unit.level.slug,
+        "channels": figures,
+        "acknowledged": acknowledged,
+        "reshared": reshared,
+    }
+
+
+@router.get("/broadcasts/{code}/reach", response=ReachOut)
+def broadcast_reach(request, code: str, unit: str = ""):
+    """Audience, sent, delivered, read, shared and acknowledged, for a unit inside the
+    audience and each of its children."""
+    broadcast = get_broadcast_for_user(request.auth, code)
+    if unit:
+        target = get_unit_for_user(request.auth, unit)
+    else:
+        target = _default_reach_unit(request.auth, broadcast)
+    if not target.path.startswith(broadcast.audience_unit.path):
+        raise Http404("Unit outside the audience")
+    report = reach_report(broadcast, target)
+    return {
+        "broadcast": broadcast.code,
+        "unit": _reach_row(target, report["figures"], report["acknowledged"]),
+        "children": [
+            _reach_row(c["unit"], c["figures"], c["acknowledged"], c["reshared"])
+            for c in report["children"]
+        ],
+        "acknowledgements": report["rollup"],
+    }
+
+
+def _default_reach_unit(user, broadcast):
+    """The audience unit if the user may see it, else the part of it the user holds (an
+    in-charge sees the reach of a state broadcast in their own district)."""
+    from sangathan.org.scoping import jurisdiction_for
+
+    j = jurisdiction_for(user)
+    if j.contains(broadcast.audience_unit):
+        return broadcast.audience_unit
+    for root in j.root_units():
+        if root.path.startswith(broadcast.audience_unit.path):
+            return root
+    raise Http404("No such broadcast")
+
+
+def _encode_cursor(broadcast: Broadcast) -> str:
+    raw = f"{broadcast.sent_at.isoformat()}|{broadcast.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, pk = raw.split("|")
+        sent_at = parse_datetime(when)
+        if sent_at is None:
+            raise ValueError
+        return sent_at, int(pk)
+    except (ValueError, UnicodeDecodeError):
+        raise ActionRefused(_("That page marker is not valid."), code="bad_cursor") from None
+
+
+@router.get("/feed", response={200: FeedPage, 400: Refusal})
+def feed(request, cursor: str = "", limit: int = 20, topic: str = ""):
+    """The member's broadcasts (to their unit and every unit above it), newest first. Pass
+    ``next_cursor`` back as ``cursor`` for the next page."""
+    person = _person(request)
+    qs = Broadcast.objects.feed_for(person).select_related("audience_unit", "audience_unit__level")
+    if topic:
+        qs = qs.filter(topic=topic)
+    if cursor:
+        try:
+            sent_at, pk = _decode_cursor(cursor)
+        except ActionRefused as exc:
+            return refused(exc)
+        qs = qs.filter(Q(sent_at__lt=sent_at) | Q(sent_at=sent_at, pk__lt=pk))
+    limit = max(1, min(limit, 50))
+    page = list(qs[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    receipts = {
+        r[0]: r[1:]
+        for r in FeedRead.objects.filter(person=person, broadcast__in=page).values_list(
+            "broadcast_id", "read_at", "shared_at"
+        )
+    }
+    items = []
+    for b in page:
+        read_at, shared_at = receipts.get(b.pk, (None, None))
+        items.append(
+            {
+                "id": b.code,
+                "title": b.title,
+                "body": b.body,
+                "title_hi": b.title_hi,
+                "body_hi": b.body_hi,
+                "title_en": b.title_en,
+                "body_en": b.body_en,
+                "link": b.link,
+                "attachment": b.attachment.url if b.attachment else "",
+                "topic": b.topic,
+                "unit": b.audience_unit.code,
+                "unit_name": b.audience_unit.display_name,
+                "local_note": b.local_note,
+                "sent_at": b.sent_at,
+                "read": read_at is not None,
+                "shared": shared_at is not None,
+            }
+        )
+    return 200, {"items": items, "next_cursor": _encode_cursor(page[-1]) if more else None}
+
+
+def _feed_broadcast(person, code: str) -> Broadcast:
+    broadcast = Broadcast.objects.feed_for(person).filter(code=code).first()
+    if broadcast is None:
+        raise Http404("Not in your feed")
+    return broadcast
+
+
+@router.post("/feed/{code}/read", response=ReceiptOut)
+def mark_read(request, code: str):
+    """Record that you read it. Saying it again changes nothing."""
+    person = _person(request)
+    receipt = actions.do_record_receipt(person, _feed_broadcast(person, code), read=True)
+    return {"id": code, "read_at": receipt.read_at, "shared_at": receipt.shared_at}
+
+
+@router.post("/feed/{code}/share", response=ReceiptOut)
+def mark_shared(request, code: str):
+    """Record that you shared it (it counts as read too). Idempotent."""
+    person = _person(request)
+    receipt = actions.do_record_receipt(
+        person, _feed_broadcast(person, code), read=True, shared=True
+    )
+    return {"id": code, "read_at": receipt.read_at, "shared_at": receipt.shared_at}
