@@ -157,7 +157,8 @@ def do_create_broadcast(actor, draft: Draft, *, request=None) -> Broadcast:
     Touches no row per recipient: the audience estimate is the unit's maintained count."""
     channels, filters = _validate(actor, draft)
     unit = draft.audience_unit
-    estimate = unit.people_count
+    # The maintained subtree count, read fresh: one row, whatever the audience size.
+    estimate = OrgUnit.objects.filter(pk=unit.pk).values_list("people_count", flat=True)[0]
     with transaction.atomic(durable=True):
         broadcast = Broadcast(
             author=actor if actor is not None and actor.pk else None,

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from sangathan.broadcasts.audience import audience_people, reachable_on
 from sangathan.broadcasts.models import Broadcast, ReachCounter
-from sangathan.broadcasts.reach import STEP, counter_depth
+from sangathan.broadcasts.reach import STEP, assembly_depth
 
 log = logging.getLogger("sangathan.broadcasts")
 
@@ -136,11 +136,11 @@ def counter_units(broadcast: Broadcast):
     from sangathan.org.models import OrgUnit
 
     unit = broadcast.audience_unit
-    if unit.depth > counter_depth():
+    if not broadcast.counter_depth or unit.depth > broadcast.counter_depth:
         return OrgUnit.objects.none()
-    return OrgUnit.objects.filter(path__under=unit.path, depth__lte=counter_depth()).values_list(
-        "pk", "path", "depth", "people_count"
-    )
+    return OrgUnit.objects.filter(
+        path__under=unit.path, depth__lte=broadcast.counter_depth
+    ).values_list("pk", "path", "depth", "people_count")
 
 
 def create_counters(broadcast: Broadcast) -> None:
@@ -148,13 +148,19 @@ def create_counters(broadcast: Broadcast) -> None:
     level; audiences are filled in by ``fill_audiences`` once the outbox exists."""
     from sangathan.broadcasts.models import FeedRead
 
+    if broadcast.counter_depth:
+        return
+    broadcast.counter_depth = assembly_depth()
     units = list(counter_units(broadcast))
     if not units:
+        Broadcast.objects.filter(pk=broadcast.pk).update(counter_depth=broadcast.counter_depth)
         return
     channels = list(dict.fromkeys(["feed", *broadcast.channels]))
     top = broadcast.audience_unit.depth
-    reads = _grouped(FeedRead.objects.filter(broadcast=broadcast, read_at__isnull=False), top)
-    shares = _grouped(FeedRead.objects.filter(broadcast=broadcast, shared_at__isnull=False), top)
+    bottom = broadcast.counter_depth
+    receipts = FeedRead.objects.filter(broadcast=broadcast)
+    reads = _grouped(receipts.filter(read_at__isnull=False), top, bottom)
+    shares = _grouped(receipts.filter(shared_at__isnull=False), top, bottom)
     rows = [
         ReachCounter(
             broadcast=broadcast,
@@ -168,11 +174,13 @@ def create_counters(broadcast: Broadcast) -> None:
         for channel in channels
         for pk, path, depth, _people in units
     ]
-    ReachCounter.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    with transaction.atomic():
+        ReachCounter.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+        # From now on status changes and receipts move these rows.
+        Broadcast.objects.filter(pk=broadcast.pk).update(counter_depth=broadcast.counter_depth)
 
 
-def _grouped(qs, top_depth: int, path_field: str = "unit_path") -> dict[str, int]:
-    bottom = counter_depth()
+def _grouped(qs, top_depth: int, bottom: int, path_field: str = "unit_path") -> dict[str, int]:
     at_bottom = dict(
         qs.annotate(p=Substr(path_field, 1, STEP * bottom))
         .values("p")
@@ -197,6 +205,7 @@ def fill_audiences(broadcast: Broadcast) -> dict[str, int]:
                 by_path = _grouped(
                     audience_people(unit, broadcast.filters, broadcast.excluded_paths),
                     top,
+                    broadcast.counter_depth,
                     "unit__path",
                 )
                 totals[channel] = audience_people(
@@ -207,7 +216,7 @@ def fill_audiences(broadcast: Broadcast) -> dict[str, int]:
                 totals[channel] = unit.people_count
         else:
             deliveries = Delivery.objects.filter(broadcast=broadcast, channel=channel)
-            by_path = _grouped(deliveries, top) if units else {}
+            by_path = _grouped(deliveries, top, broadcast.counter_depth) if units else {}
             totals[channel] = by_path.get(unit.path) if units else deliveries.count()
             totals[channel] = totals[channel] or 0
         updates.extend((by_path.get(path, 0), channel, path) for _pk, path, _d, _p in units)

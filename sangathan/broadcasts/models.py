@@ -164,6 +164,8 @@ class Broadcast(models.Model):
     # Paths of assemblies in a campaign-silence window when it was sent: held back there.
     excluded_paths = models.JSONField(default=list, blank=True)
     fanout_done_at = models.DateTimeField(null=True, blank=True)
+    # Reach counters exist for units from the audience down to this tree depth (0: none yet).
+    counter_depth = models.PositiveSmallIntegerField(default=0)
     parent = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reshares"
     )

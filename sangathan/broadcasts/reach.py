@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from functools import lru_cache
 
 from django.db import connection
 
@@ -19,19 +18,21 @@ STEP = 4  # OrgUnit.steplen
 COUNTER_FIELDS = ("sent", "delivered", "read", "shared", "failed", "suppressed")
 
 
-@lru_cache(maxsize=1)
-def counter_depth() -> int:
-    """The deepest level that keeps counters: the assembly constituency (or, for an
-    organisation without one, the fifth level)."""
-    from sangathan.org.models import Level
+def assembly_depth() -> int:
+    """The tree depth down to which new broadcasts keep counters: the deepest assembly
+    constituency (a state without regions has them higher up; counting a level more there
+    is harmless), or the fifth level for an organisation without assemblies."""
+    from django.db.models import Max
 
-    depth = Level.objects.filter(slug="assembly").values_list("depth", flat=True).first()
+    from sangathan.org.models import OrgUnit
+
+    depth = OrgUnit.objects.filter(level__slug="assembly").aggregate(d=Max("depth"))["d"]
     return depth or 5
 
 
-def counter_prefixes(unit_path: str, top_depth: int) -> list[str]:
+def counter_prefixes(unit_path: str, top_depth: int, bottom_depth: int) -> list[str]:
     """The paths of the units with counters that ``unit_path`` counts towards."""
-    bottom = min(counter_depth(), len(unit_path) // STEP)
+    bottom = min(bottom_depth, len(unit_path) // STEP)
     return [unit_path[: STEP * d] for d in range(top_depth, bottom + 1)]
 
 
@@ -45,21 +46,18 @@ def _membership(status: str) -> dict[str, int]:
     }
 
 
-_top_depth_cache: dict[int, int] = {}
-
-
-def _top_depths(broadcast_ids) -> dict[int, int]:
+def _depths(broadcast_ids) -> dict[int, tuple[int, int]]:
+    """(audience depth, counter depth) per broadcast, in one query; a broadcast whose
+    counters do not exist yet has counter depth 0 and moves nothing."""
     from sangathan.broadcasts.models import Broadcast
 
-    missing = [b for b in broadcast_ids if b not in _top_depth_cache]
-    if missing:
-        for pk, depth in Broadcast.objects.filter(pk__in=missing).values_list(
-            "pk", "audience_unit__depth"
-        ):
-            _top_depth_cache[pk] = depth
-        if len(_top_depth_cache) > 10000:
-            _top_depth_cache.clear()
-    return {b: _top_depth_cache.get(b, 1) for b in broadcast_ids}
+    found = {
+        pk: (top, bottom)
+        for pk, top, bottom in Broadcast.objects.filter(pk__in=broadcast_ids).values_list(
+            "pk", "audience_unit__depth", "counter_depth"
+        )
+    }
+    return {b: found.get(b, (1, 0)) for b in broadcast_ids}
 
 
 def _apply(deltas: dict[tuple[int, str, str], dict[str, int]]) -> None:
@@ -88,7 +86,7 @@ def record_status_changes(changes: Iterable[tuple[int, str, str, str, str]]) -> 
     changes = list(changes)
     if not changes:
         return
-    tops = _top_depths({c[0] for c in changes})
+    depths = _depths({c[0] for c in changes})
     deltas: dict[tuple[int, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for broadcast_id, channel, unit_path, old, new in changes:
         if old == new:
@@ -97,7 +95,7 @@ def record_status_changes(changes: Iterable[tuple[int, str, str, str, str]]) -> 
         diff = {f: after[f] - before[f] for f in before if after[f] != before[f]}
         if not diff:
             continue
-        for prefix in counter_prefixes(unit_path, tops[broadcast_id]):
+        for prefix in counter_prefixes(unit_path, *depths[broadcast_id]):
             d = deltas[(broadcast_id, channel, prefix)]
             for f, n in diff.items():
                 d[f] += n
@@ -106,9 +104,9 @@ def record_status_changes(changes: Iterable[tuple[int, str, str, str, str]]) -> 
 
 def record_feed_receipt(broadcast_id: int, unit_path: str, read: bool, shared: bool) -> None:
     """Count a member's first read (and/or first share) of a broadcast in the app."""
-    tops = _top_depths({broadcast_id})
+    depths = _depths({broadcast_id})
     deltas = {}
-    for prefix in counter_prefixes(unit_path, tops[broadcast_id]):
+    for prefix in counter_prefixes(unit_path, *depths[broadcast_id]):
         deltas[(broadcast_id, "feed", prefix)] = {"read": int(read), "shared": int(shared)}
     _apply(deltas)
 
@@ -199,13 +197,14 @@ def reach_report(broadcast, unit) -> dict:
         .order_by("path")
     )
     child_paths = [c.path for c in children]
-    counters_here = unit.depth <= counter_depth() and broadcast.fanout_done_at is not None
+    bottom = broadcast.counter_depth
+    counters_here = unit.depth <= bottom and broadcast.fanout_done_at is not None
     if counters_here:
         figures = _from_counters(broadcast, [unit.path], channels)[unit.path]
     else:
         totals = _computed(broadcast, unit, unit.depth, channels)
         figures = totals.get(unit.path) or _blank(channels)
-    if counters_here and unit.depth + 1 <= counter_depth():
+    if counters_here and unit.depth + 1 <= bottom:
         child_figures = _from_counters(broadcast, child_paths, channels)
     else:
         child_figures = _computed(broadcast, unit, unit.depth + 1, channels)
@@ -220,32 +219,34 @@ def reach_report(broadcast, unit) -> dict:
             "audience_unit_id", flat=True
         )
     )
-    levels = list(Level.objects.filter(depth__gt=unit.depth).order_by("depth")[:3])
+    # Levels are data and a tree may skip one (no regions): roll up by level, not by depth.
+    levels = list(Level.objects.filter(depth__gt=unit.level.depth).order_by("depth")[:3])
     rollup = []
     if levels:
         totals_by_level = dict(
-            OrgUnit.objects.filter(
-                path__under=unit.path, depth__gt=unit.depth, depth__lte=levels[-1].depth
-            )
-            .values("depth")
+            OrgUnit.objects.filter(path__under=unit.path, level__in=levels)
+            .order_by()
+            .values("level")
             .annotate(n=Count("pk"))
-            .values_list("depth", "n")
+            .values_list("level", "n")
         )
         acks_by_level = dict(
-            Acknowledgement.objects.filter(broadcast=broadcast, unit_path__under=unit.path)
-            .values("unit__depth")
+            Acknowledgement.objects.filter(
+                broadcast=broadcast, unit_path__under=unit.path, unit__level__in=levels
+            )
+            .values("unit__level")
             .annotate(n=Count("pk"))
-            .values_list("unit__depth", "n")
+            .values_list("unit__level", "n")
         )
         rollup = [
             {
                 "level": level.slug,
                 "level_name": level.display_name,
-                "units": totals_by_level.get(level.depth, 0),
-                "acknowledged": acks_by_level.get(level.depth, 0),
+                "units": totals_by_level.get(level.pk, 0),
+                "acknowledged": acks_by_level.get(level.pk, 0),
             }
             for level in levels
-            if totals_by_level.get(level.depth)
+            if totals_by_level.get(level.pk)
         ]
     unit_acked = Acknowledgement.objects.filter(broadcast=broadcast, unit=unit).exists()
     return {
