@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from sangathan.broadcasts import actions
 from sangathan.broadcasts.audience import preview_counts
@@ -172,7 +172,7 @@ class ReachOut(Schema):
 
 
 def refused(exc: ActionRefused):
-    return 400, {"detail": " ".join(exc.messages), "code": exc.code or "refused"}
+    return Status(400, {"detail": " ".join(exc.messages), "code": exc.code or "refused"})
 
 
 def get_broadcast_for_user(user, code: str) -> Broadcast:
@@ -216,7 +216,7 @@ def create_broadcast(request, payload: BroadcastIn):
         broadcast = actions.do_create_broadcast(request.auth, draft, request=request)
     except ActionRefused as exc:
         return refused(exc)
-    return 201, broadcast
+    return Status(201, broadcast)
 
 
 @router.post("/broadcasts/preview", response={200: dict[str, int], 400: Refusal})
@@ -233,7 +233,7 @@ def preview_broadcast(request, payload: PreviewIn):
             raise ActionRefused(str(exc), code="bad_filter") from None
     except ActionRefused as exc:
         return refused(exc)
-    return 200, preview_counts(unit, channels, payload.purpose, filters)
+    return Status(200, preview_counts(unit, channels, payload.purpose, filters))
 
 
 @router.get("/broadcasts", response=list[BroadcastOut])
@@ -254,7 +254,7 @@ def get_broadcast(request, code: str):
 def approve_broadcast(request, code: str):
     broadcast = get_broadcast_for_user(request.auth, code)
     try:
-        return 200, actions.do_approve_broadcast(request.auth, broadcast, request=request)
+        return Status(200, actions.do_approve_broadcast(request.auth, broadcast, request=request))
     except ActionRefused as exc:
         return refused(exc)
 
@@ -263,9 +263,10 @@ def approve_broadcast(request, code: str):
 def reject_broadcast(request, code: str, payload: RejectIn):
     broadcast = get_broadcast_for_user(request.auth, code)
     try:
-        return 200, actions.do_reject_broadcast(
+        rejected = actions.do_reject_broadcast(
             request.auth, broadcast, payload.reason, request=request
         )
+        return Status(200, rejected)
     except ActionRefused as exc:
         return refused(exc)
 
@@ -278,7 +279,7 @@ def acknowledge_broadcast(request, code: str, payload: UnitIn):
         ack = actions.do_acknowledge_broadcast(request.auth, broadcast, unit, request=request)
     except ActionRefused as exc:
         return refused(exc)
-    return 200, {"unit": unit.code, "acknowledged_at": ack.acknowledged_at.isoformat()}
+    return Status(200, {"unit": unit.code, "acknowledged_at": ack.acknowledged_at.isoformat()})
 
 
 @router.post("/broadcasts/{code}/reshare", response={201: BroadcastOut, 400: Refusal})
@@ -296,7 +297,7 @@ def reshare_broadcast(request, code: str, payload: ReshareIn):
         )
     except ActionRefused as exc:
         return refused(exc)
-    return 201, child
+    return Status(201, child)
 
 
 def _reach_row(unit, figures, acknowledged, reshared=False) -> dict:
@@ -411,7 +412,7 @@ def feed(request, cursor: str = "", limit: int = 20, topic: str = ""):
                 "shared": shared_at is not None,
             }
         )
-    return 200, {"items": items, "next_cursor": _encode_cursor(page[-1]) if more else None}
+    return Status(200, {"items": items, "next_cursor": _encode_cursor(page[-1]) if more else None})
 
 
 def _feed_broadcast(person, code: str) -> Broadcast:
