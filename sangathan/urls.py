@@ -8,6 +8,7 @@ urlpatterns = [
     path("people/", include("sangathan.people.urls")),
     path("accounts/", include("sangathan.accounts.urls")),
     path("api/v1/", include("sangathan.api.urls")),
+    path("hooks/", include("sangathan.channels.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("privacy/", core_views.privacy, name="privacy"),
     path("admin/", admin.site.urls),
