@@ -102,6 +102,10 @@ class Command(BaseCommand):
             populate(lucknow, people, positions, admin, seed=seed, progress=progress)
             say(f"Seeded {people} people with consents, positions and appointments.")
         convenor = ensure_convenor_user()
+        from sangathan.broadcasts.demo import ensure_demo_broadcasts
+
+        if ensure_demo_broadcasts(admin, convenor, lucknow):
+            say("Demo broadcasts, acknowledgements and poll dates added.")
         elapsed = time.monotonic() - started
         summary = self.summary(addr, convenor, elapsed)
         self.stdout.write(summary)
