@@ -251,3 +251,20 @@ def test_a_member_cannot_post_to_a_unit_above_them(cast, user):
         {"unit": "UP", "title_hi": "x", "body_hi": "y"},
     )
     assert r.status_code == 404
+
+
+def test_the_feed_takes_the_same_few_queries_however_many_broadcasts(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member = bearer(cast.volunteer)
+    lucknow_broadcast(cast)
+    with CaptureQueriesContext(connection) as one:
+        Client().get("/api/v1/feed", **member)
+    for i in range(15):
+        lucknow_broadcast(cast, title_hi=f"और {i}", filters={"levels": ["booth"]} if i % 2 else {})
+    with CaptureQueriesContext(connection) as many:
+        page = Client().get("/api/v1/feed", **member).json()
+    assert len(page["items"]) == 16
+    assert len(many) <= len(one) + 1  # the narrowed broadcasts' check: one query
+    assert len(many) <= 8
