@@ -78,11 +78,20 @@ def normalise_address(channel: str, address: str) -> str:
     digits = "".join(ch for ch in address if ch.isdigit())
     if not digits:
         return ""
-    candidate = address if address.startswith("+") else f"+{digits}"
-    try:
-        return normalise_phone(candidate)
-    except PhoneError:
-        return f"+{digits}"
+    # "+91…" as it is; "919810000003" (a WhatsApp wa_id) is international without the "+";
+    # "9810000003" or "09810000003" (some gateways) is national.
+    if address.startswith("+"):
+        candidates = [address]
+    elif len(digits) > 11:
+        candidates = [f"+{digits}", digits]
+    else:
+        candidates = [digits, f"+{digits}"]
+    for candidate in candidates:
+        try:
+            return normalise_phone(candidate)
+        except PhoneError:
+            continue
+    return f"+{digits}"
 
 
 def is_suppressed(channel: str, address: str) -> bool:

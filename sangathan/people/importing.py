@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from sangathan.accounts.audit import audit
+from sangathan.channels.optout import without_suppressed
 from sangathan.org import counts
 from sangathan.org.models import OrgUnit
 from sangathan.org.scoping import jurisdiction_for
@@ -675,6 +676,8 @@ def do_import_people(
             for phone, (channels, line) in plan.consents.items()
             for channel in channels
         ]
+        # A STOP or an unsubscribe link outlives a re-import: never grant those again.
+        consents = without_suppressed(consents)
         for chunk in _chunks(consents):
             Consent.objects.bulk_create(chunk)
 
