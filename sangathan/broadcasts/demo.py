@@ -23,7 +23,7 @@ def ensure_demo_broadcasts(admin, convenor, lucknow: OrgUnit) -> int:
     """Create the demo broadcasts once; returns how many it made."""
     if Broadcast.objects.exists():
         return 0
-    state = lucknow.get_parent()
+    state = OrgUnit.objects.get_parent(lucknow)
     scheme = do_create_broadcast(
         admin,
         Draft(
