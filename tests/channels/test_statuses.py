@@ -186,7 +186,7 @@ def test_it_applies_a_batch_with_a_bounded_number_of_queries(
     assert_counters_match_statuses(broadcast)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="two connections at once need PostgreSQL"
 )

@@ -246,3 +246,78 @@ def test_it_needs_a_url(settings):
     settings.SANGATHAN_WHATSAPP_URL = ""
     with pytest.raises(ImproperlyConfigured, match="SANGATHAN_WHATSAPP_URL"):
         CloudAdapter()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, live_server, settings):
+    """Send through the provider emulator, which posts shuffled and duplicated status
+    webhooks, signed with the app secret, to the running site."""
+    from sangathan.channels.emulator import Emulator
+    from sangathan.channels.models import Delivery
+    from sangathan.channels.statuses import apply_status_events
+    from tests.channels.test_webhooks import (
+        add_delivery,
+        assert_counters_match_statuses,
+        make_broadcast,
+    )
+    from tests.factories import make_person
+
+    settings.SANGATHAN_ORG_KIND = "ngo"
+    settings.SANGATHAN_WHATSAPP_APP_SECRET = "emulator-app-secret"
+    settings.SANGATHAN_WHATSAPP_TOKEN = "emulator-token"
+    settings.SANGATHAN_WHATSAPP_PHONE_NUMBER_ID = "1065403522"
+    broadcast = make_broadcast(cast.lucknow, channels=("whatsapp",))
+    people = [make_person(cast.booth1, f"सदस्य {i}") for i in range(12)]
+    deliveries = [add_delivery(broadcast, p, status="queued") for p in people]
+    with Emulator(
+        rate=1000,
+        token="emulator-token",
+        webhook_url=f"{live_server.url}/hooks/whatsapp",
+        app_secret="emulator-app-secret",
+        status_batch=4,
+        shuffle=True,
+        duplicate_rate=0.5,
+        read_rate=0.5,
+        seed=7,
+    ) as emu:
+        settings.SANGATHAN_WHATSAPP_URL = emu.url
+        adapter = CloudAdapter(concurrency=4)
+        try:
+            results = adapter.send(
+                [message(d.pk, to=p.phone) for d, p in zip(deliveries, people, strict=True)]
+            )
+        finally:
+            adapter.close()
+        assert all(r.ok for r in results)
+        # What the worker records for an accepted message (the callbacks may already be in).
+        for r in results:
+            Delivery.objects.filter(pk=r.delivery_id).update(
+                status="sent", provider_ref=r.provider_ref
+            )
+        from sangathan.broadcasts.reach import record_status_changes
+
+        record_status_changes(
+            [(broadcast.pk, "whatsapp", d.unit_path, "queued", "sent") for d in deliveries]
+        )
+        # Not emu.wait_for_callbacks(): its in-flight count goes negative when a batch gains
+        # duplicates, so it never returns True. Wait until every message is delivered.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            apply_status_events()  # the callbacks that overtook the recording above
+            finals = set(
+                Delivery.objects.filter(broadcast=broadcast).values_list("status", flat=True)
+            )
+            if finals <= {"delivered", "read"} and emu.stats()["callbacks_pending"] <= 0:
+                break
+            time.sleep(0.05)
+        assert emu.stats()["callbacks_failed"] == 0
+        assert emu.stats()["statuses_sent"] > 24  # shuffled, duplicated, in batches
+
+    accepted = {r.id for r in emu.received}
+    statuses = dict(
+        Delivery.objects.filter(broadcast=broadcast).values_list("provider_ref", "status")
+    )
+    assert set(statuses) == accepted
+    assert set(statuses.values()) <= {"delivered", "read"}
+    assert "read" in statuses.values() and "delivered" in statuses.values()
+    assert_counters_match_statuses(broadcast)
