@@ -6,6 +6,7 @@ from sangathan.core import views as core_views
 urlpatterns = [
     path("", include("sangathan.org.urls")),
     path("people/", include("sangathan.people.urls")),
+    path("broadcasts/", include("sangathan.broadcasts.urls")),
     path("accounts/", include("sangathan.accounts.urls")),
     path("api/v1/", include("sangathan.api.urls")),
     path("hooks/", include("sangathan.channels.urls")),
