@@ -16,22 +16,38 @@ from sangathan.core import bench
 class Command(BaseCommand):
     help = (
         "Run a benchmark on a fresh scratch database and print one JSON object: "
-        "'seed' (people seeding vs plain executemany), 'subtree' (people under any unit) or "
-        "'search' (the person search page's query, nationally and in one district)."
+        "'seed' (people seeding vs plain executemany), 'subtree' (people under any unit), "
+        "'search' (the person search page's query, nationally and in one district), "
+        "'publish' (POST /api/v1/broadcasts per level), 'fanout' (outbox rows vs a raw "
+        "INSERT … SELECT), 'feed' (GET /api/v1/feed under load vs a trivial view) or 'reach' "
+        "(reach per unit while statuses stream in)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("name", choices=["seed", "subtree", "search"])
+        parser.add_argument(
+            "name",
+            choices=["seed", "subtree", "search", "publish", "fanout", "feed", "reach"],
+        )
         parser.add_argument("--json", action="store_true", help="print only the JSON object")
         parser.add_argument("--people", type=int, default=None)
         parser.add_argument("--booths", type=int, default=None)
-        parser.add_argument("--runs", type=int, default=3, help="seed: runs (median taken)")
+        parser.add_argument(
+            "--runs",
+            type=int,
+            default=3,
+            help="seed, fanout: runs; feed: rounds (median taken)",
+        )
         parser.add_argument(
             "--samples",
             type=int,
             default=None,
-            help="subtree: reads per level; search: runs per case",
+            help="subtree, reach: reads per level; search: runs per case; publish: requests "
+            "per level",
         )
+        parser.add_argument(
+            "--seconds", type=float, default=None, help="feed: seconds per round and endpoint"
+        )
+        parser.add_argument("--clients", type=int, default=None, help="feed: concurrent clients")
         parser.add_argument(
             "--with-recount",
             action="store_true",
@@ -59,6 +75,8 @@ class Command(BaseCommand):
                 booths=o["booths"] or 1000,
                 seed=o["seed"],
             )
+        elif o["name"] in BROADCAST_BENCHES:
+            result = run_broadcast_bench(o, progress)
         elif o["name"] == "search":
             result = bench.bench_search(
                 booths=o["booths"] or 20_000,
@@ -79,10 +97,40 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result, ensure_ascii=False))
 
 
+BROADCAST_BENCHES = ("publish", "fanout", "feed", "reach")
+
+
+def run_broadcast_bench(o: dict, progress: bool) -> dict:
+    """The broadcast benchmarks (``sangathan.broadcasts.bench``); unset options keep each
+    function's own defaults."""
+    from sangathan.broadcasts import bench as broadcast_bench
+
+    common = {"seed": o["seed"], "progress": progress}
+    if o["booths"]:
+        common["booths"] = o["booths"]
+    if o["people"] is not None:
+        common["people"] = o["people"]
+    name = o["name"]
+    if name == "publish":
+        if o["samples"] is not None:
+            common["requests"] = o["samples"]
+        return broadcast_bench.bench_publish(**common)
+    if name == "fanout":
+        return broadcast_bench.bench_fanout(runs=o["runs"], **common)
+    if name == "feed":
+        for option, arg in (("seconds", "seconds"), ("clients", "clients")):
+            if o[option] is not None:
+                common[arg] = o[option]
+        return broadcast_bench.bench_feed(rounds=o["runs"], **common)
+    if o["samples"] is not None:
+        common["samples"] = o["samples"]
+    return broadcast_bench.bench_reach(**common)
+
+
 def sys_argv_for(o: dict) -> list[str]:
     """The options again, as command-line arguments for the child process."""
     argv = [o["name"], "--runs", str(o["runs"]), "--seed", str(o["seed"])]
-    for flag in ("people", "booths", "samples"):
+    for flag in ("people", "booths", "samples", "seconds", "clients"):
         if o[flag] is not None:
             argv += [f"--{flag}", str(o[flag])]
     if o["json"]:
