@@ -652,3 +652,19 @@ def test_every_page_has_the_nav_entry(cast, as_convenor):
     html = body(as_convenor.get("/broadcasts/inbox/"))
     nav = html.split('class="main-nav"')[1].split("</nav>")[0]
     assert 'href="/broadcasts/" aria-current="page"' in nav
+
+
+# --- admin ----------------------------------------------------------------------------------
+
+
+def test_admin_lists_and_shows_broadcast_records_read_only(cast):
+    broadcast = send(cast.convenor, cast.lucknow, channels=["feed", "sms"])
+    do_acknowledge_broadcast(cast.volunteer, broadcast, cast.booth1)
+    PollDate.objects.create(unit=cast.ac_west, poll_closes_at=timezone.now() + timedelta(days=9))
+    client = client_for(cast.superuser)
+    for model in ("broadcast", "acknowledgement", "feedread", "reachcounter", "polldate"):
+        response = client.get(f"/admin/broadcasts/{model}/")
+        assert response.status_code == 200, model
+    html = body(client.get(f"/admin/broadcasts/broadcast/{broadcast.pk}/change/"))
+    assert "बैठक की सूचना" in html and 'name="_save"' not in html
+    assert client.get("/admin/broadcasts/broadcast/add/").status_code == 403
