@@ -15,6 +15,7 @@ from sangathan.accounts.actions import OtpError
 from sangathan.accounts.api import TokenAuth, otp_error_response
 from sangathan.accounts.api import router as accounts_router
 from sangathan.broadcasts.api import router as broadcasts_router
+from sangathan.channels.api import router as channels_router
 from sangathan.org.api import router as org_router
 from sangathan.people.api import router as people_router
 
@@ -61,3 +62,4 @@ api.add_router("", accounts_router)
 api.add_router("", org_router)
 api.add_router("", people_router)
 api.add_router("", broadcasts_router)
+api.add_router("", channels_router)
