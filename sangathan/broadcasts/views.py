@@ -55,6 +55,7 @@ from sangathan.people.exporting import escape_cell
 from sangathan.people.models import Appointment, Position, Purpose
 
 PAGE_SIZE = 25
+WHEN_FORMAT = "j M Y, H:i"  # as the pages show times
 UNIT_CHOICES_LIMIT = 300  # units offered in the compose page's list of codes
 CHANNEL_LABELS = dict(BroadcastChannel.choices)
 # What each channel can tell: the feed knows reads and shares, providers report delivery.
@@ -191,7 +192,7 @@ def audience_preview(user, form: AudienceForm) -> dict | None:
     if data["purpose"] == "campaign":
         silence = silence_for_audience(unit.path, data["scheduled_at"])
         if silence and silence[0] == "all":
-            closes = formats.date_format(timezone.localtime(silence[2]), "DATETIME_FORMAT")
+            closes = formats.date_format(timezone.localtime(silence[2]), WHEN_FORMAT)
             out["silenced_all"] = {"unit": silence[1], "closes": closes}
             return out
         if silence:
@@ -297,7 +298,7 @@ def _created_message(broadcast: Broadcast) -> str:
     if broadcast.status == BroadcastStatus.PENDING:
         return _("Saved. It goes out once a holder of a higher post approves it.")
     if broadcast.status == BroadcastStatus.SCHEDULED:
-        when = formats.date_format(timezone.localtime(broadcast.scheduled_at), "DATETIME_FORMAT")
+        when = formats.date_format(timezone.localtime(broadcast.scheduled_at), WHEN_FORMAT)
         return _("Scheduled: it goes out at %(when)s.") % {"when": when}
     if broadcast.status == BroadcastStatus.BLOCKED:
         return broadcast.status_reason
@@ -567,6 +568,10 @@ def reach_context(request, broadcast: Broadcast, unit: OrgUnit) -> dict:
         "width": 3 + sum(len(fields) for _label, fields in columns),
         "rows": rows,
         "rollup": rollup,
+        # The author's own unit has nothing to acknowledge.
+        "unit_acknowledged": None
+        if broadcast.origin_unit_id == unit.pk
+        else report["acknowledged"],
         "crumbs": crumbs,
         "child_level": rows[0]["unit"].level if rows else None,
     }
@@ -746,7 +751,7 @@ def poll_dates(request):
         except ActionRefused as exc:
             form.add_error(None, exc.messages)
         else:
-            closes = formats.date_format(timezone.localtime(poll.poll_closes_at), "DATETIME_FORMAT")
+            closes = formats.date_format(timezone.localtime(poll.poll_closes_at), WHEN_FORMAT)
             messages.success(
                 request,
                 _("Polling in %(unit)s closes at %(closes)s.")
