@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 # StatusEvent.provider → Delivery.channel.
 PROVIDER_CHANNEL = {"whatsapp": "whatsapp", "sms": "sms", "email": "email", "push": "push"}
 EVENT_STATUSES = ("sent", "delivered", "read", "failed")
+EVENT_RANK = {status: STATUS_RANK[status] for status in EVENT_STATUSES}
 ORPHAN_TTL = timedelta(days=1)
 
 
@@ -69,120 +70,145 @@ def apply_status_events(limit: int = 5000) -> int:
 
 def _apply_batch(limit: int, after_id: int, up_to_id: int) -> tuple[int, int | None]:
     """One batch: the oldest ``limit`` pending events with ``after_id < id <= up_to_id``.
-    Returns (events used up, highest id looked at, or None when there was nothing)."""
+    Returns (events used up, highest id looked at, or None when there was nothing).
+
+    Plain SQL: at tens of thousands of events a second, building ORM queries with thousands
+    of parameters and converting every timestamp cost more than the database work."""
     now = timezone.now()
-    with transaction.atomic():
-        qs = StatusEvent.objects.filter(
-            applied_at=None, id__gt=after_id, id__lte=up_to_id
-        ).order_by("id")
-        if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True)
-        events = list(
-            qs.values_list("id", "provider", "provider_ref", "status", "occurred_at", "error")[
-                :limit
-            ]
+    adapt = connection.ops.adapt_datetimefield_value
+    events_table = connection.ops.quote_name(StatusEvent._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        lock = (
+            " FOR UPDATE SKIP LOCKED"
+            if connection.features.has_select_for_update_skip_locked
+            else ""
         )
+        cursor.execute(
+            f"SELECT id, provider, provider_ref, status FROM {events_table} "
+            f"WHERE applied_at IS NULL AND id > %s AND id <= %s ORDER BY id LIMIT %s{lock}",
+            [after_id, up_to_id, limit],
+        )
+        events = cursor.fetchall()
         if not events:
             return 0, None
         seen_to = events[-1][0]
 
+        # (channel, provider_ref) → its events, as rows (id, provider, provider_ref, status)
         by_ref: dict[tuple[str, str], list[tuple]] = defaultdict(list)
-        for event in events:
-            channel = PROVIDER_CHANNEL.get(event[1], event[1])
-            by_ref[(channel, event[2])].append(event)
+        for row in events:
+            by_ref[(PROVIDER_CHANNEL.get(row[1], row[1]), row[2])].append(row)
 
-        deliveries = _lock_deliveries({ref for _channel, ref in by_ref})
-        used: list[int] = []
+        deliveries = _lock_deliveries(cursor, {ref for _channel, ref in by_ref})
         waiting: list[int] = []
-        updates: list[tuple[int, str, object, str]] = []  # (delivery id, status, at, error)
+        targets: dict[tuple[str, str], list[int]] = defaultdict(list)  # (provider, status) → ids
         changes = []
         for key, ref_events in by_ref.items():
             rows = deliveries.get(key)
-            if not rows:
+            if rows is None:
                 waiting += [e[0] for e in ref_events]
                 continue
-            used += [e[0] for e in ref_events]
             for delivery_id, broadcast_id, unit_path, old in rows:
                 final = _final_status(old, ref_events)
-                if final is None:
-                    continue
-                status, occurred_at, error = final
-                updates.append((delivery_id, status, occurred_at, error[:300]))
-                changes.append((broadcast_id, key[0], unit_path, old, status))
+                if final is not None:
+                    targets[final].append(delivery_id)
+                    changes.append((broadcast_id, key[0], unit_path, old, final[1]))
+        if waiting:
+            skip = set(waiting)
+            used = [e[0] for e in events if e[0] not in skip]
+        else:
+            used = [e[0] for e in events]
 
-        _write_statuses(updates)
+        for (provider, status), ids in targets.items():
+            _write_status(cursor, provider, status, ids)
         record_status_changes(changes)
 
         if waiting:
             # Unknown after a day: the message was never ours, or its send was lost.
-            used += StatusEvent.objects.filter(
-                id__in=waiting, received_at__lt=now - ORPHAN_TTL
-            ).values_list("id", flat=True)
+            join, where, params = _in(f"{events_table}.id", waiting)
+            cursor.execute(
+                f"SELECT id FROM {events_table}{_also(join)} WHERE {where} AND received_at < %s",
+                [*params, adapt(now - ORPHAN_TTL)],
+            )
+            used += [row[0] for row in cursor.fetchall()]
         if used:
-            marked = StatusEvent.objects.filter(id__in=used, applied_at=None).update(applied_at=now)
-            if marked != len(used):
+            join, where, params = _in(f"{events_table}.id", used)
+            cursor.execute(
+                f"UPDATE {events_table} SET applied_at = %s {_also(join, 'FROM')} "
+                f"WHERE applied_at IS NULL AND {where}",
+                [adapt(now), *params],
+            )
+            if cursor.rowcount != len(used):
                 raise _Raced
     return len(used), seen_to
 
 
-def _lock_deliveries(refs: set[str]) -> dict[tuple[str, str], list[tuple]]:
+def _in(column: str, values, array_type: str = "bigint") -> tuple[str, str, list]:
+    """(joined table or "", condition, parameters) matching ``column`` against ``values``.
+    PostgreSQL joins an unnested array (``= ANY(array)`` may be planned as a sequential
+    scan that tests every row against every value); SQLite takes an ``IN`` list."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return f"unnest(%s::{array_type}[]) AS u(v)", f"{column} = u.v", [values]
+    return "", f"{column} IN ({', '.join(['%s'] * len(values))})", values
+
+
+def _also(joined: str, keyword: str = ",") -> str:
+    return f"{keyword} {joined}" if joined else ""
+
+
+def _lock_deliveries(cursor, refs: set[str]) -> dict[tuple[str, str], list[tuple]]:
     """The deliveries with these provider references, locked in id order (so two appliers
     cannot deadlock on each other), keyed by (channel, provider_ref)."""
-    qs = (
-        Delivery.objects.filter(provider_ref__in=refs)
-        .exclude(provider_ref="")
-        .order_by("id")
-        .select_for_update()
-        .values_list("id", "channel", "provider_ref", "broadcast_id", "unit_path", "status")
-    )
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    lock = f" FOR UPDATE OF {table}" if connection.features.has_select_for_update else ""
     found: dict[tuple[str, str], list[tuple]] = defaultdict(list)
-    for delivery_id, channel, ref, broadcast_id, unit_path, status in qs:
-        found[(channel, ref)].append((delivery_id, broadcast_id, unit_path, status))
+    refs = sorted(refs)
+    for i in range(0, len(refs), 5000):
+        join, where, params = _in(f"{table}.provider_ref", refs[i : i + 5000], "varchar")
+        cursor.execute(
+            f"SELECT {table}.id, channel, provider_ref, broadcast_id, unit_path, status "
+            f"FROM {table}{_also(join)} WHERE {where} ORDER BY {table}.id{lock}",
+            params,
+        )
+        for delivery_id, channel, ref, broadcast_id, unit_path, status in cursor.fetchall():
+            found[(channel, ref)].append((delivery_id, broadcast_id, unit_path, status))
     return found
 
 
-def _write_statuses(updates: list[tuple[int, str, object, str]], chunk: int = 1000) -> None:
-    """Set each delivery's status, status time and (when failed) error: one
-    ``UPDATE … FROM (VALUES …)`` per thousand rows, as every row has its own time."""
-    if not updates:
-        return
-    q = connection.ops.quote_name
-    table = q(Delivery._meta.db_table)
-    adapt = connection.ops.adapt_datetimefield_value
-    postgres = connection.vendor == "postgresql"
-    first = (
-        "(%s::bigint, %s::varchar, %s::timestamptz, %s::varchar)"
-        if postgres
-        else "(%s, %s, %s, %s)"
+def _write_status(cursor, provider: str, status: str, ids: list[int]) -> None:
+    """Move deliveries ``ids`` to ``status``, set-based: the status time (and a failure's
+    error) come from the event itself, found through its unique (provider, key) index."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    events_table = connection.ops.quote_name(StatusEvent._meta.db_table)
+    event = (
+        f"FROM {events_table} e WHERE e.provider = %s "
+        f"AND e.{connection.ops.quote_name('key')} = {table}.provider_ref || %s"
     )
-    for i in range(0, len(updates), chunk):
-        rows = updates[i : i + chunk]
-        values = ", ".join([first] + ["(%s, %s, %s, %s)"] * (len(rows) - 1))
-        sql = (
-            f"WITH v(id, status, at, error) AS (VALUES {values}) "
-            f"UPDATE {table} SET status = v.status, status_at = v.at, "
-            f"error = CASE WHEN v.status = 'failed' THEN v.error ELSE {table}.error END "
-            f"FROM v WHERE {table}.id = v.id"
+    suffix = f":{status}"
+    sets = f"status = %s, status_at = (SELECT e.occurred_at {event})"
+    params: list = [status, provider, suffix]
+    if status == "failed":
+        sets += f", error = COALESCE((SELECT SUBSTR(e.error, 1, 300) {event}), '')"
+        params += [provider, suffix]
+    for i in range(0, len(ids), 5000):
+        join, where, id_params = _in(f"{table}.id", ids[i : i + 5000])
+        cursor.execute(
+            f"UPDATE {table} SET {sets} {_also(join, 'FROM')} WHERE {where}",
+            [*params, *id_params],
         )
-        params = []
-        for delivery_id, status, at, error in rows:
-            params += [delivery_id, status, adapt(at), error]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
 
 
-def _final_status(current: str, events: list[tuple]) -> tuple[str, object, str] | None:
-    """The status a delivery ends in after ``events`` (in any order, with duplicates), with
-    the time and error of the event that set it; None if nothing moves forward."""
+def _final_status(current: str, events: list[tuple]) -> tuple[str, str] | None:
+    """(provider, status) a delivery ends in after ``events`` (rows of id, provider,
+    provider_ref, status; in any order, with duplicates), or None if nothing moves it
+    forward."""
     best = None
     rank = STATUS_RANK.get(current, 0)
-    for _id, _provider, _ref, status, occurred_at, error in events:
-        if status not in EVENT_STATUSES:
-            continue
-        r = STATUS_RANK[status]
-        if r > rank or (best is not None and r == rank and occurred_at < best[1]):
+    for event in events:
+        r = EVENT_RANK.get(event[3], -1)
+        if r > rank:
             rank = r
-            best = (status, occurred_at, error)
+            best = (event[1], event[3])
     return best
 
 

@@ -253,7 +253,7 @@ def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, live_s
     """Send through the provider emulator, which posts shuffled and duplicated status
     webhooks, signed with the app secret, to the running site."""
     from sangathan.channels.emulator import Emulator
-    from sangathan.channels.models import Delivery
+    from sangathan.channels.models import Delivery, StatusEvent
     from sangathan.channels.statuses import apply_status_events
     from tests.channels.test_webhooks import (
         add_delivery,
@@ -300,14 +300,18 @@ def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, live_s
             [(broadcast.pk, "whatsapp", d.unit_path, "queued", "sent") for d in deliveries]
         )
         # Not emu.wait_for_callbacks(): its in-flight count goes negative when a batch gains
-        # duplicates, so it never returns True. Wait until every message is delivered.
-        deadline = time.monotonic() + 20
+        # duplicates. Wait until every message is delivered and no callback came for 0.5 s.
+        deadline = time.monotonic() + 30
+        seen, quiet_since = -1, time.monotonic()
         while time.monotonic() < deadline:
             apply_status_events()  # the callbacks that overtook the recording above
             finals = set(
                 Delivery.objects.filter(broadcast=broadcast).values_list("status", flat=True)
             )
-            if finals <= {"delivered", "read"} and emu.stats()["callbacks_pending"] <= 0:
+            stored = StatusEvent.objects.count()
+            if stored != seen:
+                seen, quiet_since = stored, time.monotonic()
+            elif finals <= {"delivered", "read"} and time.monotonic() - quiet_since > 0.5:
                 break
             time.sleep(0.05)
         assert emu.stats()["callbacks_failed"] == 0
