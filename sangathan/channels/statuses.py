@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tasks import task, task_backends
+from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
 from sangathan.broadcasts.reach import record_status_changes
@@ -219,11 +219,15 @@ def _final_status(current: str, events: list[tuple]) -> tuple[str, str] | None:
 # webhook found a wake-up already queued is still applied by that wake-up.
 DEBOUNCE = 0.2
 GRACE = 0.25
+# Events still waiting for their delivery are looked at again this much later (by a deferred
+# wake-up, where the backend can defer; at most one per process per interval).
+RETRY_WAITING = timedelta(seconds=30)
 _last_wake = 0.0
+_next_retry = 0.0
 
 
 def _runs_immediately() -> bool:
-    return isinstance(task_backends[apply_pending_statuses.backend], ImmediateBackend)
+    return isinstance(apply_pending_statuses.get_backend(), ImmediateBackend)
 
 
 def wake_applier() -> None:
@@ -237,15 +241,31 @@ def wake_applier() -> None:
     try:
         apply_pending_statuses.enqueue()
     except Exception:
-        # The events are stored: the next wake-up or the worker's sweep applies them.
+        # The events are stored: the next wake-up applies them.
         logger.exception("could not enqueue apply_pending_statuses")
+
+
+def _retry_waiting_later() -> bool:
+    """Schedule a wake-up for events still waiting for their delivery, if any."""
+    global _next_retry
+    if not apply_pending_statuses.get_backend().supports_defer:
+        return False
+    if time.monotonic() < _next_retry:
+        return False
+    if not StatusEvent.objects.filter(applied_at=None).exists():
+        return False
+    _next_retry = time.monotonic() + RETRY_WAITING.total_seconds()
+    apply_pending_statuses.using(run_after=timezone.now() + RETRY_WAITING).enqueue()
+    return True
 
 
 @task()
 def apply_pending_statuses() -> int:
-    """The wake-up task: apply what is pending, then once more after a short grace."""
+    """The wake-up task: apply what is pending, look once more after a short grace, and come
+    back later for events whose delivery is not recorded yet."""
     total = apply_status_events()
     if not _runs_immediately():
         time.sleep(GRACE)
         total += apply_status_events()
+        _retry_waiting_later()
     return total

@@ -216,3 +216,28 @@ def test_two_appliers_at_once_apply_each_event_once(cast):
         "read"
     }
     assert_counters_match_statuses(broadcast)
+
+
+def test_a_queued_wake_up_comes_back_later_for_events_still_waiting(outbox, settings):
+    """With a real queue (here django-tasks' dummy backend, which can defer), a webhook
+    enqueues a wake-up, and a wake-up that leaves events waiting for their delivery schedules
+    one more for later."""
+    from sangathan.channels import statuses
+
+    # django-tasks drops its backends when TASKS changes (its setting_changed receiver).
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    backend = statuses.apply_pending_statuses.get_backend()
+    broadcast, (d, *_rest) = outbox
+    store(event(d.provider_ref, "read"), event("wamid.NOT-YET", "delivered"))
+    statuses._last_wake = statuses._next_retry = 0.0
+    statuses.wake_applier()
+    statuses.wake_applier()  # debounced
+    assert [r.task.name for r in backend.results] == ["apply_pending_statuses"]
+    assert status_of(d) == "sent"  # nothing ran yet: a worker will
+
+    assert statuses.apply_pending_statuses.call() == 1
+    assert status_of(d) == "read"
+    later = backend.results[-1]
+    assert len(backend.results) == 2 and later.task.run_after > timezone.now()
+    statuses.apply_pending_statuses.call()  # still waiting, but one retry is queued already
+    assert len(backend.results) == 2
