@@ -178,8 +178,8 @@ def _payload(code: str, n: int, channels=("feed", "sms")) -> dict:
 
 @production_like()
 def bench_publish(
-    booths: int = 5_000,
-    people: int = 100_000,
+    booths: int = 10_000,
+    people: int = 200_000,
     requests: int = 100,
     seed: int = 42,
     progress: bool = False,
@@ -326,8 +326,8 @@ def _orm_loop(broadcast, channel: str, limit: int) -> tuple[int, float]:
 
 @production_like()
 def bench_fanout(
-    booths: int = 5_000,
-    people: int = 300_000,
+    booths: int = 10_000,
+    people: int = 200_000,
     runs: int = 3,
     orm_people: int = 50_000,
     seed: int = 42,
@@ -682,8 +682,8 @@ class _Publisher(threading.Thread):
 
 @production_like()
 def bench_feed(
-    booths: int = 5_000,
-    people: int = 100_000,
+    booths: int = 10_000,
+    people: int = 200_000,
     broadcasts: int = 1_000,
     members: int = 300,
     clients: int = 16,
@@ -886,8 +886,8 @@ def view_time_join(broadcast, unit) -> tuple[float, dict]:
 
 @production_like()
 def bench_reach(
-    booths: int = 5_000,
-    people: int = 300_000,
+    booths: int = 10_000,
+    people: int = 200_000,
     broadcasts: int = 3,
     samples: int = 50,
     rate: float = 3_000,
