@@ -71,6 +71,11 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_ready"),
+            # A worker claims per channel: without the channel first, draining one channel
+            # behind a backlog of another would walk the other's rows on every claim.
+            models.Index(
+                fields=["channel", "status", "next_attempt_at"], name="delivery_ready_channel"
+            ),
             models.Index(fields=["provider_ref"], name="delivery_ref"),
             models.Index(fields=["broadcast", "unit_path"], name="delivery_reach"),
         ]
