@@ -163,12 +163,16 @@ class Emulator:
 
     def start(self) -> Emulator:
         handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server = _Server((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        for target in (self._server.serve_forever, self._dispatch):
+        server = self._server
+        for name, target, kwargs in (
+            ("serve", server.serve_forever, {"poll_interval": 0.05}),  # stops quickly
+            ("dispatch", self._dispatch, {}),
+        ):
             thread = threading.Thread(
-                target=target, daemon=True, name=f"emulator-{target.__name__}"
+                target=target, kwargs=kwargs, daemon=True, name=f"emulator-{name}"
             )
             thread.start()
             self._threads.append(thread)
@@ -311,11 +315,14 @@ class Emulator:
                 for item in rest:
                     heapq.heappush(self._queue, item)
                 self._in_flight += len(batch)
+            taken = len(batch)
             try:
                 self._post_batch(kind, batch)
+            except Exception:  # a callback must never stop the dispatcher
+                self.count("callbacks_failed")
             finally:
                 with self._queue_cv:
-                    self._in_flight -= len(batch)
+                    self._in_flight -= taken
                     self._queue_cv.notify_all()
 
     def _post_batch(self, kind: str, batch: list) -> None:
@@ -435,6 +442,17 @@ def _meta_error(code: int, message: str, subcode: int | None = None, kind="OAuth
     if subcode is not None:
         error["error_subcode"] = subcode
     return {"error": error}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that hung up (a killed worker, a timed-out request) is not news.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

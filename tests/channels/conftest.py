@@ -1,14 +1,15 @@
 """Outbox builders for the channels tests: people with consent, a sent broadcast and its
 Delivery rows inserted directly (the fan-out is another module's business)."""
 
+import itertools
+
 import pytest
 from django.utils import timezone
 
 from sangathan.broadcasts.models import Broadcast, ReachCounter
 from sangathan.broadcasts.reach import assembly_depth
 from sangathan.channels.models import Delivery
-from sangathan.people.models import Consent
-from tests.factories import make_person
+from sangathan.people.models import Consent, Person
 
 
 @pytest.fixture(autouse=True)
@@ -28,11 +29,22 @@ def _fresh_caches(settings):
     ratelimit._buckets.clear()
 
 
+_numbers = itertools.count(0, 1000)
+
+
 def people_with_consent(unit, n, channels=("sms",), purposes=("organisational",), **kw):
-    people = []
-    for i in range(n):
-        person = make_person(unit, f"सदस्य {i}", email=f"member{i}@example.org", **kw)
-        people.append(person)
+    start = next(_numbers)
+    people = Person.objects.bulk_create(
+        Person(
+            name=f"सदस्य {i}",
+            phone=f"+9197{start + i:08d}",
+            email=f"member{start + i}@example.org",
+            unit=unit,
+            **kw,
+        )
+        for i in range(n)
+    )
+    people = list(Person.objects.filter(phone__in=[p.phone for p in people]).order_by("pk"))
     Consent.objects.bulk_create(
         Consent(person=p, channel=c, purpose=purpose, evidence="test")
         for p in people
@@ -119,3 +131,66 @@ def fake_adapter(monkeypatch):
         return holder
 
     return install
+
+
+class Receiver:
+    """A local HTTP endpoint that records what is POSTed to it (a webhook, a push service)
+    and answers with ``status_for(path) -> (status, headers)``."""
+
+    def __init__(self, status_for=None):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.posts = []
+        self.status_for = status_for or (lambda path: (200, {}))
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.posts.append((self.path, self.headers, raw))  # case-insensitive
+                status, headers = receiver.status_for(self.path)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def emulator():
+    from sangathan.channels.emulator import Emulator
+
+    made = []
+
+    def start(**kw):
+        emu = Emulator(**{"rate": 1000, "seed": 1, **kw}).start()
+        made.append(emu)
+        return emu
+
+    yield start
+    for emu in made:
+        emu.stop()

@@ -84,10 +84,12 @@ def test_a_claim_takes_only_its_channel_and_what_is_due(tree):
     assert [Delivery.objects.get(pk=pk).person_id for pk in claimed] == [people[0].pk]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SKIP LOCKED concurrency runs on PostgreSQL (SQLite has one writer; see test_kill)",
+)
 def test_concurrent_claims_on_postgresql_skip_each_others_rows(tree):
-    if connection.vendor != "postgresql":
-        pytest.skip("SKIP LOCKED concurrency runs on PostgreSQL (SQLite has one writer)")
     people = people_with_consent(tree.booth1, 40)
     queue(sent_broadcast(tree.lucknow), people)
     barrier = threading.Barrier(4)
@@ -113,9 +115,7 @@ def test_concurrent_claims_on_postgresql_skip_each_others_rows(tree):
         t.join()
     all_ids = [pk for ids in claimed.values() for pk in ids]
     assert len(all_ids) == len(set(all_ids)) == 40
-    assert sorted(len(ids) for ids in claimed.values()) == [0, 10, 15, 15] or all(
-        len(ids) <= 15 for ids in claimed.values()
-    )
+    assert all(len(ids) <= 15 for ids in claimed.values())
     for name, ids in claimed.items():
         assert set(Delivery.objects.filter(pk__in=ids).values_list("claimed_by", flat=True)) <= {
             name
@@ -430,3 +430,43 @@ def test_worker_until_idle_stops_when_what_is_left_waits_too_long(outbox, capsys
     Delivery.objects.update(next_attempt_at=timezone.now() + timedelta(hours=5))
     call_command("worker", "--until-idle", "--max-wait", "60", verbosity=1)
     assert "5 deliveries wait until" in capsys.readouterr().out
+
+
+def _redis():
+    try:
+        import redis
+        from django.conf import settings
+
+        conn = redis.Redis.from_url(settings.SANGATHAN_REDIS_URL, socket_connect_timeout=1)
+        conn.ping()
+        return conn
+    except Exception as exc:  # not installed, or not answering
+        print(f"RQ drain test skipped: Redis does not answer ({exc})")
+        return None
+
+
+def test_the_drain_task_runs_on_an_rq_worker(outbox, settings):
+    pytest.importorskip("django_tasks_rq", reason="django-tasks-rq is not installed")
+    conn = _redis()
+    if conn is None:
+        pytest.skip(f"Redis at {settings.SANGATHAN_REDIS_URL} does not answer")
+    import django_rq
+    from django_tasks_rq.backend import Job
+    from rq import SimpleWorker
+
+    from sangathan.channels.tasks import drain_outbox
+
+    broadcast, _people, _rows = outbox
+    conn.flushdb()  # database 15 is the tests' own (settings_test)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+    try:
+        drain_outbox.enqueue("sms")
+        assert conn.llen("rq:queue:default") == 1  # one job for the whole outbox
+        assert Delivery.objects.filter(status="queued").count() == 5
+        # SimpleWorker runs the job in this process, inside the test's transaction.
+        worker_ = django_rq.get_worker("default", job_class=Job, worker_class=SimpleWorker)
+        worker_.work(burst=True)
+        assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+        assert counter(broadcast).sent == 5
+    finally:
+        conn.flushdb()
