@@ -118,6 +118,7 @@ class Emulator:
     ):
         self.host, self.port = host, port
         self.rate = rate
+        self.burst = burst
         self.bucket = TokenBucket(rate, capacity=max(1.0, rate * burst))
         self.api_key, self.token = api_key, token
         self.webhook_url, self.sms_webhook_url = webhook_url, sms_webhook_url
@@ -224,7 +225,7 @@ class Emulator:
         for key, value in options.items():
             if key == "rate":
                 self.rate = float(value)
-                self.bucket = TokenBucket(self.rate, capacity=max(1.0, self.rate))
+                self.bucket = TokenBucket(self.rate, capacity=max(1.0, self.rate * self.burst))
             elif key in CONFIGURABLE:
                 setattr(self, key, tuple(value) if key == "statuses" else value)
             else:

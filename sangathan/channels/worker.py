@@ -321,6 +321,11 @@ class Drainer:
             self.record([Outcome(r, "queued", next_attempt_at=now, refund=True) for r in ready])
             raise
         messages = self.messages(channel, ready)
+        if channel == "push":  # the subscriptions may have gone since the fan-out
+            gone = [r for r in ready if not messages[r.id].to]
+            if gone:
+                self.record([Outcome(r, "failed", error="no push subscription") for r in gone])
+                ready = [r for r in ready if messages[r.id].to]
         self.send(adapter, bucket, ready, messages, claimed_at)
         return len(ids)
 
@@ -404,7 +409,16 @@ class Drainer:
                 ]
                 self.counts["released"] += len(rows) - i
                 break
-            results = _by_id(adapter.send([messages[r.id] for r in part]))
+            try:
+                results = _by_id(adapter.send([messages[r.id] for r in part]))
+            except Exception as exc:
+                # An adapter bug must not kill the worker or strand the claim: log it and
+                # count the slice as a failed attempt (it fails for good after the limit).
+                logger.exception("the %s adapter failed on a slice", adapter.name)
+                results = {
+                    r.id: SendResult(r.id, False, error=f"{type(exc).__name__}: {exc}"[:300])
+                    for r in part
+                }
             now = timezone.now()
             throttled, accepted, down = [], 0, True
             for row in part:

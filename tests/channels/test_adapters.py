@@ -336,3 +336,16 @@ def test_web_push_without_keys_is_a_clear_error(settings):
     settings.SANGATHAN_CHANNEL_ADAPTERS = {"push": "webpush"}
     with pytest.raises(ImproperlyConfigured, match="SANGATHAN_VAPID_PRIVATE_KEY"):
         get_adapter("push")
+
+
+def test_an_email_carries_the_real_one_click_unsubscribe_link(tree, settings):
+    from django.core import mail
+
+    settings.SANGATHAN_CHANNEL_ADAPTERS = {"email": "smtp"}  # Django's backend: locmem here
+    settings.SANGATHAN_PUBLIC_URL = "https://org.example"
+    people = people_with_consent(tree.booth1, 1, channels=("email",))
+    queue(sent_broadcast(tree.lucknow, channels=("email",)), people, "email")
+    assert worker.drain("email")["sent"] == 1
+    header = mail.outbox[0].extra_headers["List-Unsubscribe"]
+    assert header.startswith("<https://org.example/") and header.endswith(">")
+    assert header[1:-1] in mail.outbox[0].body  # and in the text, for readers

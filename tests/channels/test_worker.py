@@ -470,3 +470,27 @@ def test_the_drain_task_runs_on_an_rq_worker(outbox, settings):
         assert counter(broadcast).sent == 5
     finally:
         conn.flushdb()
+
+
+def test_an_adapter_that_raises_costs_an_attempt_not_the_worker(outbox, fake_adapter, caplog):
+    def explode(m, n):
+        raise RuntimeError("bug in the adapter")
+
+    fake_adapter(explode)
+    counts = worker.drain("sms")
+    assert counts["retried"] == 5
+    assert set(Delivery.objects.values_list("status", "attempts", "error")) == {
+        ("queued", 1, "RuntimeError: bug in the adapter")
+    }
+    assert "the fake adapter failed on a slice" in caplog.text
+
+
+def test_push_without_a_subscription_fails_before_sending(tree, fake_adapter):
+    people = people_with_consent(tree.booth1, 1, channels=("push",))
+    broadcast = sent_broadcast(tree.lucknow, channels=("push",))
+    queue(broadcast, people, "push")
+    holder = fake_adapter(lambda m, n: SendResult.accepted(m, "ok"))
+    worker.drain("push")
+    d = Delivery.objects.get()
+    assert (d.status, d.error) == ("failed", "no push subscription")
+    assert holder["adapter"] is None or holder["adapter"].calls == []
