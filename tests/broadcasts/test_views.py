@@ -336,6 +336,28 @@ def test_list_query_count_does_not_grow_with_the_broadcasts(cast, as_convenor):
     assert queries() == one
 
 
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_inbox_and_sent_messages_query_counts_do_not_grow(cast, as_convenor):
+    send(cast.state_admin, cast.up)
+    broadcast = send(cast.superuser, cast.lucknow, title_en="To all")
+    _delivery(broadcast, cast.volunteer_person)
+    inbox, outbox = (
+        _queries(as_convenor, "/broadcasts/inbox/"),
+        _queries(as_convenor, "/broadcasts/outbox/"),
+    )
+    for i in range(4):
+        state = send(cast.state_admin, cast.up, title_en=f"State {i}")
+        do_acknowledge_broadcast(cast.convenor, state, cast.lucknow)
+        _delivery(state, make_person(cast.booth2, f"सदस्य {i}"))
+    assert _queries(as_convenor, "/broadcasts/inbox/") == inbox
+    assert _queries(as_convenor, "/broadcasts/outbox/") == outbox
+
+
 # --- approvals ------------------------------------------------------------------------------
 
 
