@@ -116,10 +116,13 @@ _buckets: dict[str, TokenBucket] = {}
 _buckets_lock = threading.Lock()
 
 
-def bucket_for(channel: str) -> TokenBucket:
+UNLIMITED_RATE = 10_000.0  # the console adapter: no provider limit to respect
+
+
+def bucket_for(channel: str, *, unlimited: bool = False) -> TokenBucket:
     """This process's bucket for ``channel`` (one per sender: the adapter's account). A
     changed configured rate (tests, a reloaded setting) starts a new bucket."""
-    rate = configured_rate(channel)
+    rate = UNLIMITED_RATE if unlimited else configured_rate(channel)
     with _buckets_lock:
         bucket = _buckets.get(channel)
         if bucket is None or bucket.max_rate != rate:
