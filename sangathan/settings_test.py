@@ -12,3 +12,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 LOGGING["loggers"]["sangathan"]["level"] = "WARNING"  # noqa: F405
+# Uploaded attachments go to a throwaway folder, not the demo's var/media.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="sangathan-test-media-")

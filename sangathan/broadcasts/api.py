@@ -402,7 +402,7 @@ def feed(request, cursor: str = "", limit: int = 20, topic: str = ""):
                 "title_en": b.title_en,
                 "body_en": b.body_en,
                 "link": b.link,
-                "attachment": b.attachment.url if b.attachment else "",
+                "attachment": f"/api/v1/feed/{b.code}/attachment" if b.attachment else "",
                 "topic": b.topic,
                 "unit": b.audience_unit.code,
                 "unit_name": b.audience_unit.display_name,
@@ -420,6 +420,14 @@ def _feed_broadcast(person, code: str) -> Broadcast:
     if broadcast is None:
         raise Http404("Not in your feed")
     return broadcast
+
+
+@router.get("/feed/{code}/attachment", include_in_schema=True)
+def feed_attachment(request, code: str):
+    """The broadcast's photo or PDF, for a member whose feed holds it."""
+    from sangathan.broadcasts.views import attachment_response
+
+    return attachment_response(_feed_broadcast(_person(request), code))
 
 
 @router.post("/feed/{code}/read", response=ReceiptOut)

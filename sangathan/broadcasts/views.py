@@ -660,7 +660,11 @@ def reach_csv(request, code):
 @require_GET
 def attachment(request, code):
     """The attachment, to those who may see the broadcast (media files are not public)."""
-    broadcast = get_broadcast_for_user(request.user, code)
+    return attachment_response(get_broadcast_for_user(request.user, code))
+
+
+def attachment_response(broadcast):
+    """Serve a broadcast's attachment with its sniffed type, inline for images and PDFs."""
     if not broadcast.attachment:
         raise Http404("No attachment")
     try:

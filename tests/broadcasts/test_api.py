@@ -212,6 +212,7 @@ def outsider_cases(b) -> dict[str, list[tuple[str, str, dict | None]]]:
         ],
         "/broadcasts/preview": [("post", "/api/v1/broadcasts/preview", {"unit": "UP-D-162"})],
         "/feed/{code}/read": [("post", f"/api/v1/feed/{b.code}/read", {})],
+        "/feed/{code}/attachment": [("get", f"/api/v1/feed/{b.code}/attachment", None)],
         "/feed/{code}/share": [("post", f"/api/v1/feed/{b.code}/share", {})],
     }
 
@@ -268,3 +269,20 @@ def test_the_feed_takes_the_same_few_queries_however_many_broadcasts(cast):
     assert len(page["items"]) == 16
     assert len(many) <= len(one) + 1  # the narrowed broadcasts' check: one query
     assert len(many) <= 8
+
+
+def test_a_member_opens_the_attachment_from_the_feed_and_an_outsider_cannot(cast):
+    from django.core.files.base import ContentFile
+
+    pdf = ContentFile(b"%PDF-1.4\n%test\n", name="yojana.pdf")
+    b = do_create_broadcast(
+        cast.convenor,
+        Draft(audience_unit=cast.lucknow, title_hi="योजना", body_hi="पीडीएफ देखें", attachment=pdf),
+    )
+    member = bearer(cast.volunteer)
+    item = Client().get("/api/v1/feed", **member).json()["items"][0]
+    assert item["attachment"] == f"/api/v1/feed/{b.code}/attachment"
+    r = Client().get(item["attachment"], **member)
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert b"".join(r.streaming_content).startswith(b"%PDF")
+    assert Client().get(item["attachment"], **bearer(cast.outsider)).status_code == 404
