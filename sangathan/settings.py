@@ -196,6 +196,22 @@ SANGATHAN_CHANNEL_ADAPTERS = {
         "SANGATHAN_PUSH_ADAPTER", "webpush" if SANGATHAN_VAPID_PRIVATE_KEY else "console"
     ),
 }
+SANGATHAN_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("SANGATHAN_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+)
+# Outbox workers: a claim older than the lease is a dead worker's and is queued again; a
+# delivery fails after this many attempts; several sending processes share each rate.
+SANGATHAN_CLAIM_LEASE_SECONDS = int(os.environ.get("SANGATHAN_CLAIM_LEASE_SECONDS", 300))
+SANGATHAN_SEND_MAX_ATTEMPTS = int(os.environ.get("SANGATHAN_SEND_MAX_ATTEMPTS", 8))
+SANGATHAN_SEND_BATCH = int(os.environ.get("SANGATHAN_SEND_BATCH", 200))
+SANGATHAN_SEND_PROCESSES = int(os.environ.get("SANGATHAN_SEND_PROCESSES", 1))
+SANGATHAN_SMS_TIMEOUT = float(os.environ.get("SANGATHAN_SMS_TIMEOUT", 10))
+SANGATHAN_SMS_MAX_SEGMENTS = int(os.environ.get("SANGATHAN_SMS_MAX_SEGMENTS", 4))
+SANGATHAN_WHATSAPP_TIMEOUT = float(os.environ.get("SANGATHAN_WHATSAPP_TIMEOUT", 10))
+SANGATHAN_WHATSAPP_CONCURRENCY = int(os.environ.get("SANGATHAN_WHATSAPP_CONCURRENCY", 8))
+SANGATHAN_PUSH_TIMEOUT = float(os.environ.get("SANGATHAN_PUSH_TIMEOUT", 10))
+# Promotional SMS (anything not organisational) only between these hours, IST (TRAI).
+SANGATHAN_SMS_PROMOTIONAL_HOURS = (10, 21)
 # Messages per second each sender may send (the provider's limit for the account).
 SANGATHAN_SEND_RATES = {
     "sms": float(os.environ.get("SANGATHAN_SMS_RATE", 100)),
