@@ -248,10 +248,44 @@ def test_it_needs_a_url(settings):
         CloudAdapter()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, live_server, settings):
-    """Send through the provider emulator, which posts shuffled and duplicated status
-    webhooks, signed with the app secret, to the running site."""
+class CallbackCollector:
+    """Stands in for the site's webhook URL: keeps each POST's raw body and signature (the
+    test then hands them to the real view in its own thread; an in-memory SQLite database
+    cannot be shared with a live server thread that writes at the same time)."""
+
+    def __init__(self):
+        self.posts = []
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                collector.posts.append((body, self.headers.get("X-Hub-Signature-256")))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/whatsapp"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, settings, client):
+    """Send through the provider emulator; its status webhooks (shuffled, duplicated, in
+    batches, signed with the app secret) go to the webhook view byte for byte, half of them
+    before the worker has recorded the sends."""
+    from sangathan.broadcasts.reach import record_status_changes
     from sangathan.channels.emulator import Emulator
     from sangathan.channels.models import Delivery, StatusEvent
     from sangathan.channels.statuses import apply_status_events
@@ -259,6 +293,7 @@ def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, live_s
         add_delivery,
         assert_counters_match_statuses,
         make_broadcast,
+        post_whatsapp,
     )
     from tests.factories import make_person
 
@@ -269,59 +304,63 @@ def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, live_s
     broadcast = make_broadcast(cast.lucknow, channels=("whatsapp",))
     people = [make_person(cast.booth1, f"सदस्य {i}") for i in range(12)]
     deliveries = [add_delivery(broadcast, p, status="queued") for p in people]
-    with Emulator(
-        rate=1000,
-        token="emulator-token",
-        webhook_url=f"{live_server.url}/hooks/whatsapp",
-        app_secret="emulator-app-secret",
-        status_batch=4,
-        shuffle=True,
-        duplicate_rate=0.5,
-        read_rate=0.5,
-        seed=7,
-    ) as emu:
-        settings.SANGATHAN_WHATSAPP_URL = emu.url
-        adapter = CloudAdapter(concurrency=4)
-        try:
-            results = adapter.send(
-                [message(d.pk, to=p.phone) for d, p in zip(deliveries, people, strict=True)]
-            )
-        finally:
-            adapter.close()
-        assert all(r.ok for r in results)
-        # What the worker records for an accepted message (the callbacks may already be in).
-        for r in results:
-            Delivery.objects.filter(pk=r.delivery_id).update(
-                status="sent", provider_ref=r.provider_ref
-            )
-        from sangathan.broadcasts.reach import record_status_changes
+    collector = CallbackCollector()
+    try:
+        with Emulator(
+            rate=1000,
+            token="emulator-token",
+            webhook_url=collector.url,
+            app_secret="emulator-app-secret",
+            status_batch=4,
+            shuffle=True,
+            duplicate_rate=0.5,
+            read_rate=0.5,
+            seed=7,
+        ) as emu:
+            settings.SANGATHAN_WHATSAPP_URL = emu.url
+            adapter = CloudAdapter(concurrency=4)
+            try:
+                results = adapter.send(
+                    [message(d.pk, to=p.phone) for d, p in zip(deliveries, people, strict=True)]
+                )
+            finally:
+                adapter.close()
+            # Quiet for half a second: every callback is in (the emulator's own pending
+            # count goes negative when a batch gains duplicates, so it is not used).
+            deadline, seen, quiet_since = time.monotonic() + 20, -1, time.monotonic()
+            while time.monotonic() < deadline:
+                if len(collector.posts) != seen:
+                    seen, quiet_since = len(collector.posts), time.monotonic()
+                elif time.monotonic() - quiet_since > 0.5:
+                    break
+                time.sleep(0.05)
+            assert emu.stats()["callbacks_failed"] == 0
+    finally:
+        collector.stop()
+    assert all(r.ok for r in results)
+    posts = collector.posts
+    assert (
+        sum(len(json.loads(b)["entry"][0]["changes"][0]["value"]["statuses"]) for b, _ in posts)
+        > 24
+    )
 
-        record_status_changes(
-            [(broadcast.pk, "whatsapp", d.unit_path, "queued", "sent") for d in deliveries]
-        )
-        # Not emu.wait_for_callbacks(): its in-flight count goes negative when a batch gains
-        # duplicates. Wait until every message is delivered and no callback came for 0.5 s.
-        deadline = time.monotonic() + 30
-        seen, quiet_since = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            apply_status_events()  # the callbacks that overtook the recording above
-            finals = set(
-                Delivery.objects.filter(broadcast=broadcast).values_list("status", flat=True)
-            )
-            stored = StatusEvent.objects.count()
-            if stored != seen:
-                seen, quiet_since = stored, time.monotonic()
-            elif finals <= {"delivered", "read"} and time.monotonic() - quiet_since > 0.5:
-                break
-            time.sleep(0.05)
-        assert emu.stats()["callbacks_failed"] == 0
-        assert emu.stats()["statuses_sent"] > 24  # shuffled, duplicated, in batches
+    half = len(posts) // 2
+    for body, signature in posts[:half]:
+        assert post_whatsapp(client, body, signature=signature).status_code == 200
+    # What the worker records for an accepted message, after those callbacks came in.
+    for r in results:
+        Delivery.objects.filter(pk=r.delivery_id).update(status="sent", provider_ref=r.provider_ref)
+    record_status_changes(
+        [(broadcast.pk, "whatsapp", d.unit_path, "queued", "sent") for d in deliveries]
+    )
+    for body, signature in posts[half:]:
+        assert post_whatsapp(client, body, signature=signature).status_code == 200
+    apply_status_events()  # the early ones, waiting for their delivery until now
+    assert not StatusEvent.objects.filter(applied_at=None).exists()
 
-    accepted = {r.id for r in emu.received}
     statuses = dict(
         Delivery.objects.filter(broadcast=broadcast).values_list("provider_ref", "status")
     )
-    assert set(statuses) == accepted
-    assert set(statuses.values()) <= {"delivered", "read"}
-    assert "read" in statuses.values() and "delivered" in statuses.values()
+    assert set(statuses) == {r.id for r in emu.received}
+    assert set(statuses.values()) == {"delivered", "read"}
     assert_counters_match_statuses(broadcast)
