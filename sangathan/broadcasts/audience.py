@@ -4,6 +4,7 @@ opt-outs, resolved in SQL. The preview, the fan-out and the feed share these def
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from sangathan.broadcasts.models import CONSENT_CHANNEL, EXTERNAL_CHANNELS
@@ -95,9 +96,9 @@ def reachable_on(qs, channel: str, purpose: str):
         qs = qs.exclude(email="")
     if channel == "push":
         qs = qs.filter(Exists(PushSubscription.objects.filter(person=OuterRef("pk"))))
-    return qs.exclude(
-        Exists(Suppression.objects.filter(channel=channel, address=OuterRef(address)))
-    )
+    # Opt-outs are kept by address; email addresses in lower case.
+    ref = Lower(OuterRef("email")) if channel == "email" else OuterRef(address)
+    return qs.exclude(Exists(Suppression.objects.filter(channel=channel, address=ref)))
 
 
 def preview_counts(unit, channels, purpose: str, filters=None, excluded_paths=()) -> dict:

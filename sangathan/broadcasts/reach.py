@@ -87,18 +87,28 @@ def record_status_changes(changes: Iterable[tuple[int, str, str, str, str]]) -> 
     if not changes:
         return
     depths = _depths({c[0] for c in changes})
-    deltas: dict[tuple[int, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    # Count identical changes first (a batch is mostly "sent → delivered" in a few hundred
+    # units), then spread each count over its ancestors' counters.
+    grouped: dict[tuple, int] = defaultdict(int)
     for broadcast_id, channel, unit_path, old, new in changes:
-        if old == new:
-            continue
-        before, after = _membership(old), _membership(new)
-        diff = {f: after[f] - before[f] for f in before if after[f] != before[f]}
+        if old != new:
+            bottom = depths[broadcast_id][1]
+            grouped[(broadcast_id, channel, unit_path[: STEP * bottom], old, new)] += 1
+    diffs: dict[tuple[str, str], dict[str, int]] = {}
+    deltas: dict[tuple[int, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (broadcast_id, channel, path, old, new), count in grouped.items():
+        diff = diffs.get((old, new))
+        if diff is None:
+            before, after = _membership(old), _membership(new)
+            diff = diffs[(old, new)] = {
+                f: after[f] - before[f] for f in before if after[f] != before[f]
+            }
         if not diff:
             continue
-        for prefix in counter_prefixes(unit_path, *depths[broadcast_id]):
+        for prefix in counter_prefixes(path, *depths[broadcast_id]):
             d = deltas[(broadcast_id, channel, prefix)]
             for f, n in diff.items():
-                d[f] += n
+                d[f] += n * count
     _apply(deltas)
 
 

@@ -134,7 +134,13 @@ class StatusEvent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "key"], name="one_status_event")]
-        indexes = [models.Index(fields=["applied_at", "id"], name="status_event_pending")]
+        # Only the pending events are indexed: marking one applied drops it from the index
+        # instead of moving it within it.
+        indexes = [
+            models.Index(
+                fields=["id"], name="status_event_pending", condition=models.Q(applied_at=None)
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.provider_ref} {self.status}"

@@ -84,8 +84,12 @@ class Command(DbWorkerCommand):
         excluded = options["exclude_queues"].split(",") if options["exclude_queues"] else []
         channel, lease = options["channel"], options["lease"]
         totals: dict[str, int] = {}
+        from sangathan.channels.statuses import apply_status_events
+
         while True:
             _publish_due()
+            # Status callbacks that arrived before their sends were recorded.
+            apply_status_events()
             if run_tasks:
                 Worker(
                     queue_names=queue_names,
