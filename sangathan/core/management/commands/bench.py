@@ -19,14 +19,26 @@ class Command(BaseCommand):
         "'seed' (people seeding vs plain executemany), 'subtree' (people under any unit), "
         "'search' (the person search page's query, nationally and in one district), "
         "'publish' (POST /api/v1/broadcasts per level), 'fanout' (outbox rows vs a raw "
-        "INSERT … SELECT), 'feed' (GET /api/v1/feed under load vs a trivial view) or 'reach' "
-        "(reach per unit while statuses stream in)."
+        "INSERT … SELECT), 'feed' (GET /api/v1/feed under load vs a trivial view), 'reach' "
+        "(reach per unit while statuses stream in), 'send' (one worker against the provider "
+        "emulator at R = 80 and 1,000 messages/s) or 'webhooks' (status callbacks at 3R/s, "
+        "and their batched application vs a raw UPDATE)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "name",
-            choices=["seed", "subtree", "search", "publish", "fanout", "feed", "reach"],
+            choices=[
+                "seed",
+                "subtree",
+                "search",
+                "publish",
+                "fanout",
+                "feed",
+                "reach",
+                "send",
+                "webhooks",
+            ],
         )
         parser.add_argument("--json", action="store_true", help="print only the JSON object")
         parser.add_argument("--people", type=int, default=None)
@@ -75,6 +87,8 @@ class Command(BaseCommand):
                 booths=o["booths"] or 1000,
                 seed=o["seed"],
             )
+        elif o["name"] in ("send", "webhooks"):
+            result = run_channel_bench(o, progress)
         elif o["name"] in BROADCAST_BENCHES:
             result = run_broadcast_bench(o, progress)
         elif o["name"] == "search":
@@ -125,6 +139,25 @@ def run_broadcast_bench(o: dict, progress: bool) -> dict:
     if o["samples"] is not None:
         common["samples"] = o["samples"]
     return broadcast_bench.bench_reach(**common)
+
+
+def run_channel_bench(o: dict, progress: bool) -> dict:
+    """``sangathan.channels.bench``: send (``--seconds`` per rate, default 60) and webhooks
+    (``--seconds`` of callbacks per rate, default 20; ``--runs`` applications)."""
+    from sangathan.channels import bench as channel_bench
+
+    common = {"seed": o["seed"], "progress": progress}
+    if o["booths"]:
+        common["booths"] = o["booths"]
+    if o["people"] is not None:
+        common["people"] = o["people"]
+    if o["seconds"] is not None:
+        common["seconds"] = o["seconds"]
+    if o["name"] == "send":
+        return channel_bench.bench_send(**common)
+    if o["clients"] is not None:
+        common["clients"] = o["clients"]
+    return channel_bench.bench_webhooks(runs=o["runs"], **common)
 
 
 def sys_argv_for(o: dict) -> list[str]:
