@@ -32,7 +32,7 @@ psycopg.connect(host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"],
 PY
 then
   echo "== tests on PostgreSQL ($PG_URL)"
-  DATABASE_URL="$PG_URL" $BIN/pytest -p no:cacheprovider -m "not browser" "$@"
+  DATABASE_URL="$PG_URL" $BIN/pytest -p no:cacheprovider -m "not browser and not bench" "$@"
 else
   echo "== PostgreSQL at $PG_URL does not answer: skipping the PostgreSQL leg"
 fi

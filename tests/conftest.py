@@ -141,3 +141,11 @@ def on_commit_after_action(monkeypatch, db):
 
     monkeypatch.setattr(transaction, "on_commit", on_commit)
     monkeypatch.setattr(transaction.Atomic, "__exit__", exit_then_run)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Benchmarks' smoke tests (tests/*/test_bench.py) carry the ``bench`` marker: they check
+    the bench code, not the database, so the PostgreSQL leg of ``make test`` skips them."""
+    for item in items:
+        if item.path.name == "test_bench.py":
+            item.add_marker(pytest.mark.bench)
