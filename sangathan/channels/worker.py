@@ -125,14 +125,16 @@ def claim(channel: str, limit: int, worker_id: str, now: datetime | None = None)
     )
     claim_set = "SET status = 'sending', claimed_by = %s, claimed_at = %s, attempts = attempts + 1"
     if connection.features.has_select_for_update_skip_locked:
-        # A CTE, not ``IN (subquery)``: PostgreSQL may run an IN subquery more than once
-        # (and so claim more than ``limit`` rows); a locking CTE runs once.
+        # ``id = ANY(ARRAY(subquery))``: the locking subquery runs exactly once (an ``IN``
+        # subquery may run more than once and claim more than ``limit`` rows), and the update
+        # is a primary-key lookup whatever the statistics say (a join against a CTE was
+        # planned as a nested loop over every queued row when the outbox had been analysed
+        # empty: 0.6 s a claim at 11,000 queued). The rows are locked, so no status re-check.
         sql = (
-            f"WITH ready AS ({ready} FOR UPDATE SKIP LOCKED) "
-            f"UPDATE {table} AS d {claim_set} FROM ready "
-            f"WHERE d.id = ready.id AND d.status = 'queued' RETURNING d.id"
+            f"UPDATE {table} {claim_set} "
+            f"WHERE id = ANY(ARRAY({ready} FOR UPDATE SKIP LOCKED)) RETURNING id"
         )
-        params = [channel, _db_now(now), int(limit), worker_id, _db_now(now)]
+        params = [worker_id, _db_now(now), channel, _db_now(now), int(limit)]
     else:
         sql = f"UPDATE {table} {claim_set} WHERE status = 'queued' AND id IN ({ready}) RETURNING id"
         params = [worker_id, _db_now(now), channel, _db_now(now), int(limit)]
