@@ -285,13 +285,17 @@ def test_the_silence_window_suppresses_campaign_messages_only(tree, fake_adapter
     kanpur_people = people_with_consent(
         tree.kanpur_booth, 1, purposes=("campaign", "organisational")
     )
-    PollDate.objects.create(unit=tree.ac_west, poll_closes_at=timezone.now() + timedelta(hours=20))
+    # Noon IST (inside SMS hours) after now, so the queued rows are due when it is read.
+    noon = timezone.now().astimezone(IST).replace(hour=12, minute=0, second=0, microsecond=0)
+    if noon <= timezone.now():
+        noon += timedelta(days=1)
+    PollDate.objects.create(unit=tree.ac_west, poll_closes_at=noon + timedelta(hours=20))
     campaign = sent_broadcast(tree.up, purpose="campaign")
     notice = sent_broadcast(tree.up, purpose="organisational")
     queue(campaign, lucknow_people + kanpur_people)
     queue(notice, lucknow_people)
     fake_adapter(lambda m, n: SendResult.accepted(m, "ok"))
-    with time_machine.travel(timezone.now().astimezone(IST).replace(hour=12), tick=True):
+    with time_machine.travel(noon, tick=True):
         worker.drain("sms")
     statuses = dict(Delivery.objects.filter(broadcast=campaign).values_list("person_id", "status"))
     assert [statuses[p.pk] for p in lucknow_people] == ["suppressed", "suppressed"]
