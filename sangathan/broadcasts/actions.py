@@ -254,16 +254,22 @@ def can_approve(user, broadcast: Broadcast) -> bool:
     )
 
 
+def _pending_for_decision(actor, broadcast: Broadcast) -> Broadcast:
+    """The broadcast, locked, if it waits for approval and ``actor`` may decide on it."""
+    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    if broadcast.status != BroadcastStatus.PENDING:
+        raise ActionRefused(_("This broadcast is not waiting for approval."), code="state")
+    if not can_approve(actor, broadcast):
+        raise ActionRefused(
+            _("Only a holder of a higher position can approve this broadcast."),
+            code="not_approver",
+        )
+    return broadcast
+
+
 def do_approve_broadcast(actor, broadcast: Broadcast, *, request=None) -> Broadcast:
     with transaction.atomic(durable=True):
-        broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
-        if broadcast.status != BroadcastStatus.PENDING:
-            raise ActionRefused(_("This broadcast is not waiting for approval."), code="state")
-        if not can_approve(actor, broadcast):
-            raise ActionRefused(
-                _("Only a holder of a higher position can approve this broadcast."),
-                code="not_approver",
-            )
+        broadcast = _pending_for_decision(actor, broadcast)
         broadcast.approved_by = actor
         broadcast.decided_at = timezone.now()
         if broadcast.scheduled_at and broadcast.scheduled_at < timezone.now():
@@ -278,14 +284,7 @@ def do_reject_broadcast(actor, broadcast: Broadcast, reason: str, *, request=Non
     if not reason:
         raise ActionRefused(_("Say why it is rejected."), code="no_reason")
     with transaction.atomic(durable=True):
-        broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
-        if broadcast.status != BroadcastStatus.PENDING:
-            raise ActionRefused(_("This broadcast is not waiting for approval."), code="state")
-        if not can_approve(actor, broadcast):
-            raise ActionRefused(
-                _("Only a holder of a higher position can approve this broadcast."),
-                code="not_approver",
-            )
+        broadcast = _pending_for_decision(actor, broadcast)
         broadcast.status = BroadcastStatus.REJECTED
         broadcast.status_reason = reason[:300]
         broadcast.approved_by = actor
