@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "sangathan.people",
     "sangathan.broadcasts",
     "sangathan.channels",
+    "sangathan.drives",
+    "sangathan.member",
     "sangathan.api",
 ]
 

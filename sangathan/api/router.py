@@ -16,8 +16,10 @@ from sangathan.accounts.api import TokenAuth, otp_error_response
 from sangathan.accounts.api import router as accounts_router
 from sangathan.broadcasts.api import router as broadcasts_router
 from sangathan.channels.api import router as channels_router
+from sangathan.drives.api import router as drives_router
 from sangathan.org.api import router as org_router
 from sangathan.people.api import router as people_router
+from sangathan.people.api_me import router as me_router
 
 api = NinjaAPI(
     title="Sangathan API",
@@ -63,3 +65,5 @@ api.add_router("", org_router)
 api.add_router("", people_router)
 api.add_router("", broadcasts_router)
 api.add_router("", channels_router)
+api.add_router("", drives_router)
+api.add_router("", me_router)

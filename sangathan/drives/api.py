@@ -1,0 +1,5 @@
+"""API for drives."""
+
+from ninja import Router
+
+router = Router(tags=["drives"])
