@@ -79,19 +79,22 @@ def _may_log_in(phone: str) -> bool:
     return Person.objects.filter(phone=phone).exists()
 
 
-def do_request_otp(phone_raw: str, ip: str | None = None) -> str:
+def do_request_otp(phone_raw: str, ip: str | None = None, *, joining: bool = False) -> str:
     """Send a login code to ``phone_raw`` if it belongs to someone who may log in; answer the
     same either way. Returns the phone in E.164; raises :class:`OtpError` for an invalid
-    number or too many requests."""
+    number or too many requests.
+
+    ``joining``: the number is signing up (the drives' join page, or the API with a referral
+    code), so the code is sent whether or not it is known; same limits, hashing and expiry."""
     phone = _normalise(phone_raw)
-    refusal = _request_otp(phone, ip)
+    refusal = _request_otp(phone, ip, joining)
     if refusal is not None:
         raise refusal
     return phone
 
 
 @transaction.atomic(durable=True)
-def _request_otp(phone: str, ip: str | None) -> OtpError | None:
+def _request_otp(phone: str, ip: str | None, joining: bool = False) -> OtpError | None:
     _serialise(1, phone)
     _serialise(2, ip)
     now = timezone.now()
@@ -120,7 +123,7 @@ def _request_otp(phone: str, ip: str | None) -> OtpError | None:
         created_at=now,
         expires_at=now + timedelta(seconds=settings.SANGATHAN_OTP_TTL_SECONDS),
     )
-    if _may_log_in(phone):
+    if joining or _may_log_in(phone):
         transaction.on_commit(lambda: send_code(phone, code))
     return None
 
@@ -140,12 +143,28 @@ def do_verify_otp(phone_raw: str, code: str, ip: str | None = None) -> User:
 
 @transaction.atomic(durable=True)
 def _verify_otp(phone: str, code: str, ip: str | None) -> tuple[User | None, OtpError | None]:
+    refusal = _use_challenge(phone, code, ip)
+    if refusal is not None:
+        return None, refusal
+    user = _user_for_phone(phone, ip)
+    if user is None:
+        # Never sent, so only a guess gets here; answer as for any wrong code.
+        _audit("login_failed", ip=ip, phone=phone, reason="wrong_code", method="otp")
+        return None, OtpError("wrong_code", _("The code is wrong. Check the SMS and try again."))
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    _audit("login", ip=ip, actor=user, method="otp")
+    return user, None
+
+
+def _use_challenge(phone: str, code: str, ip: str | None) -> OtpError | None:
+    """Check ``code`` against the phone's latest challenge and use it up; counts the attempt
+    (the caller's transaction must commit a refusal too, so it returns rather than raises)."""
     now = timezone.now()
     challenge = OtpChallenge.objects.filter(phone=phone).order_by("-created_at", "-pk").first()
 
-    def refuse(reason: str, message) -> tuple[None, OtpError]:
+    def refuse(reason: str, message) -> OtpError:
         _audit("login_failed", ip=ip, phone=phone, reason=reason, method="otp")
-        return None, OtpError(reason, message)
+        return OtpError(reason, message)
 
     if challenge is None or challenge.used_at is not None or challenge.expires_at <= now:
         return refuse(
@@ -164,13 +183,32 @@ def _verify_otp(phone: str, code: str, ip: str | None) -> tuple[User | None, Otp
         return refuse(
             "expired_code", _("This code has expired or was already used. Ask for a new code.")
         )
+    return None
+
+
+def do_verify_join_otp(phone_raw: str, code: str, ip: str | None = None) -> str:
+    """Check and use up a code sent to a joining phone (``do_request_otp(joining=True)``);
+    the E.164 phone, or :class:`OtpError` as for a login. Creates nobody: the join action
+    creates the person and then calls :func:`user_for_joined_phone`."""
+    phone = _normalise(phone_raw)
+    code = (code or "").strip()
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        raise OtpError("invalid_code", _("The code has 6 digits. Please check and type it again."))
+    with transaction.atomic(durable=True):
+        refusal = _use_challenge(phone, code, ip)
+    if refusal is not None:
+        raise refusal
+    return phone
+
+
+def user_for_joined_phone(phone: str, ip: str | None = None) -> User | None:
+    """The ``User`` of a phone whose person has just joined (created on first login), logged
+    in; inside the caller's transaction. None for a deactivated user."""
     user = _user_for_phone(phone, ip)
-    if user is None:
-        # Never sent, so only a guess gets here; answer as for any wrong code.
-        return refuse("wrong_code", _("The code is wrong. Check the SMS and try again."))
-    User.objects.filter(pk=user.pk).update(last_login=now)
-    _audit("login", ip=ip, actor=user, method="otp")
-    return user, None
+    if user is not None:
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        _audit("login", ip=ip, actor=user, method="otp_join")
+    return user
 
 
 def _user_for_phone(phone: str, ip: str | None) -> User | None:
@@ -222,7 +260,13 @@ def user_for_api_token(raw: str) -> User | None:
     """The active user holding the live token ``raw``, else None."""
     if not raw or not raw.startswith(API_TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.live().select_related("user").filter(key_hash=_token_hash(raw)).first()
+    # The member's record and unit come in the same query: almost every call needs them.
+    token = (
+        ApiToken.objects.live()
+        .select_related("user", "user__person", "user__person__unit")
+        .filter(key_hash=_token_hash(raw))
+        .first()
+    )
     if token is None:
         return None
     now = timezone.now()

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.security import HttpBearer
 
 from sangathan.accounts.actions import (
@@ -35,13 +35,27 @@ class TokenAuth(HttpBearer):
 router = Router(tags=["accounts"])
 
 
+REFERRAL_HELP = (
+    "Optional: a drive's, a drive location's, a recruiter's or a member's invite code "
+    "(what /join/<code> takes). With it a number not yet on the rolls gets a code too, and "
+    "verifying it makes a new member attributed to that drive or recruiter (referred_by, "
+    "source). Ignored for numbers already registered and for drives that only appointed "
+    "enrollers may use."
+)
+
+
 class OtpRequestIn(Schema):
     phone: str
+    referral_code: str | None = Field(None, description=REFERRAL_HELP)
 
 
 class OtpVerifyIn(Schema):
     phone: str
     code: str
+    referral_code: str | None = Field(None, description=REFERRAL_HELP)
+    name: str | None = Field(
+        None, description="Optional: the new member's name, when joining with referral_code."
+    )
 
 
 class DetailOut(Schema):
@@ -131,7 +145,16 @@ def me_data(user) -> dict:
 )
 def otp_request(request, payload: OtpRequestIn):
     """Answers the same whether or not the number is registered."""
-    do_request_otp(payload.phone, client_ip(request))
+    joining = None
+    if payload.referral_code:
+        from sangathan.drives.actions import api_join_code
+
+        joining = api_join_code(payload.referral_code)
+    do_request_otp(payload.phone, client_ip(request), joining=joining is not None)
+    if joining is not None:
+        from sangathan.drives.actions import bump_funnel
+
+        bump_funnel(joining, "otp_sent")
     detail = _("If this number is registered, a 6-digit code has been sent to it.")
     # A plain response: works with every django-ninja 1.x (tuples are deprecated from 1.7,
     # ``Status`` only exists from 1.7).
@@ -147,7 +170,15 @@ def otp_request(request, payload: OtpRequestIn):
 def otp_verify(request, payload: OtpVerifyIn):
     """The token is shown once; send it as ``Authorization: Bearer <token>``."""
     ip = client_ip(request)
-    user = do_verify_otp(payload.phone, payload.code, ip)
+    user = None
+    if payload.referral_code:
+        from sangathan.drives.actions import do_join_by_api
+
+        user = do_join_by_api(
+            payload.referral_code, payload.phone, payload.code, ip, name=payload.name or ""
+        )
+    if user is None:
+        user = do_verify_otp(payload.phone, payload.code, ip)
     raw, token = do_issue_api_token(user, ip)
     return {"token": raw, "expires_at": token.expires_at, "user": me_data(user)}
 
