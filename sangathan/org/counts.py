@@ -71,7 +71,8 @@ def recount() -> None:
     from sangathan.people.models import Appointment, Person, Position
 
     people = dict(
-        Person.objects.values_list("unit__path")
+        Person.objects.not_erased()
+        .values_list("unit__path")
         .annotate(n=Count("id"))
         .values_list("unit__path", "n")
     )

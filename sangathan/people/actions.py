@@ -1,4 +1,5 @@
-"""Writes that matter for people: appointments and consent.
+"""Writes that matter for people: appointments, consent, tasks and the member's data rights
+(export; erasure — its decisions, with the law they rest on, are in ``do_erase_person``).
 
 Each ``do_*`` function is one durable transaction that checks the actor's jurisdiction,
 writes its rows, keeps the per-unit counts right (``bump``) and records an audit entry.
@@ -11,6 +12,8 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -243,10 +246,12 @@ def do_record_consent(
 
 
 def do_withdraw_consent(
-    person: Person, channel: str, purpose: str, evidence: str, actor=None
+    person: Person, channel: str, purpose: str, evidence: str, actor=None, request=None
 ) -> Consent:
     """Withdraw the active consent of ``person`` for ``channel``/``purpose``. The row is kept
-    with ``withdrawn_at`` set, as the record of consent must be."""
+    with ``withdrawn_at`` set, as the record of consent must be. Messages queued for them on
+    that channel for that purpose are suppressed at once, as a STOP reply does (those already
+    with the provider cannot be called back)."""
     _check_channel_purpose(channel, purpose)
     evidence = (evidence or "").strip()
     if not evidence:
@@ -271,13 +276,524 @@ def do_withdraw_consent(
         consent.withdrawn_at = timezone.now()
         consent.evidence = f"{consent.evidence} | withdrawn: {evidence}"[:255]
         consent.save(update_fields=["withdrawn_at", "evidence"])
+        suppressed = _suppress_queued(
+            person, channel, purpose, reason=f"consent withdrawn: {evidence}"
+        )
         audit(
             "consent_withdrawn",
             actor=actor,
             obj=consent,
+            request=request,
             person=person.pk,
             channel=channel,
             purpose=purpose,
             evidence=evidence[:255],
+            deliveries_suppressed=suppressed,
         )
     return consent
+
+
+def _suppress_queued(person: Person, channel: str, purpose: str | None, *, reason: str) -> int:
+    """Mark the deliveries still queued for ``person`` on ``channel`` (for broadcasts of
+    ``purpose``, or any purpose when None) suppressed, keeping reach counters in step, as
+    ``sangathan.channels.actions.do_opt_out`` does for a STOP. Returns how many."""
+    from sangathan.broadcasts.reach import record_status_changes
+    from sangathan.channels.models import Delivery
+
+    queued = Delivery.objects.filter(
+        person=person, channel=channel, status=Delivery.Status.QUEUED
+    ).order_by("id")
+    if purpose is not None:
+        queued = queued.filter(broadcast__purpose=purpose)
+    rows = list(queued.select_for_update().values_list("id", "broadcast_id", "unit_path"))
+    if not rows:
+        return 0
+    n = Delivery.objects.filter(id__in=[r[0] for r in rows], status=Delivery.Status.QUEUED).update(
+        status=Delivery.Status.SUPPRESSED, status_at=timezone.now(), error=reason[:300]
+    )
+    record_status_changes(
+        (broadcast_id, channel, unit_path, "queued", "suppressed")
+        for _id, broadcast_id, unit_path in rows
+    )
+    return n
+
+
+def do_grant_consent(
+    person: Person, channel: str, purpose: str, evidence: str, actor=None, request=None
+) -> Consent:
+    """``person`` explicitly grants ``channel`` for ``purpose`` (e.g. in the member app).
+
+    Records the consent (an active one is returned unchanged) and, because this is the
+    person's own explicit choice, lifts an opt-out (``Suppression``) of their address on that
+    channel left by an earlier STOP or unsubscribe link; the lifting is audited with the
+    suppression's reason. An import never does this (``channels.optout.without_suppressed``)."""
+    from sangathan.channels.models import Suppression
+    from sangathan.channels.optout import OPT_OUT_CHANNELS, address_of, normalise_address
+
+    _check_channel_purpose(channel, purpose)
+    evidence = (evidence or "").strip()
+    if not evidence:
+        raise ActionRefused(
+            _("Say how the consent was given (form, call, app…)."), code="no_evidence"
+        )
+    _check_person_in_jurisdiction(actor, person)
+    with transaction.atomic(durable=True):
+        consent = (
+            Consent.objects.active().filter(person=person, channel=channel, purpose=purpose).first()
+        )
+        if consent is None:
+            consent = Consent.objects.create(
+                person=person, channel=channel, purpose=purpose, evidence=evidence[:255]
+            )
+            audit(
+                "consent_granted",
+                actor=actor,
+                obj=consent,
+                request=request,
+                person=person.pk,
+                channel=channel,
+                purpose=purpose,
+                evidence=evidence[:255],
+            )
+        if channel in OPT_OUT_CHANNELS:
+            address = normalise_address(channel, address_of(person, channel))
+            suppression = Suppression.objects.filter(channel=channel, address=address).first()
+            if address and suppression is not None:
+                suppression.delete()
+                audit(
+                    "suppression_lifted",
+                    actor=actor,
+                    request=request,
+                    person=person.pk,
+                    channel=channel,
+                    suppressed_since=suppression.created_at.isoformat(),
+                    suppression_reason=suppression.reason,
+                    evidence=evidence[:255],
+                )
+    return consent
+
+
+# --- data rights (DPDP Act 2023: section 11 access, section 12 erasure) ---------------------
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def do_export_person_data(person: Person) -> dict:
+    """Everything held about ``person``, as plain JSON-ready data: the record, unit, posts
+    (current and past), consents with their dates and evidence, feed reads and shares,
+    acknowledgements, external deliveries, push subscriptions, tasks, the login and its tokens
+    (never the secrets), opt-outs of their addresses, invitations, and the audit entries about
+    them or made by them. Reads only; the export itself is audited by the caller's route."""
+    from sangathan.accounts.models import ApiToken, AuditLog
+    from sangathan.broadcasts.models import Acknowledgement, FeedRead
+    from sangathan.channels.models import Delivery, PushSubscription, Suppression
+    from sangathan.org.models import OrgUnit
+    from sangathan.people.models import Task, TaskDone
+
+    unit = person.unit
+    trail = list(
+        OrgUnit.objects.filter(path__in=unit.ancestor_paths())
+        .order_by("depth")
+        .values_list("name", flat=True)
+    )
+    user = getattr(person, "user", None)
+    data: dict = {
+        "exported_at": timezone.now().isoformat(),
+        "person": {
+            "name": person.name,
+            "name_latin": person.name_latin,
+            "phone": person.phone,
+            "email": person.email,
+            "birth_year": person.birth_year,
+            "gender": person.gender,
+            "institution": person.institution,
+            "languages": person.languages,
+            "tags": list(person.tags.values_list("name", flat=True)),
+            "app_status": person.app_status,
+            "source": person.source,
+            "created_at": _iso(person.created_at),
+            "updated_at": _iso(person.updated_at),
+        },
+        "unit": {"code": unit.code, "name": unit.name, "trail": trail},
+        "appointments": [
+            {
+                "position": a.position.title_en,
+                "position_hi": a.position.title_hi,
+                "wing": a.position.wing,
+                "unit": a.unit.code,
+                "unit_name": a.unit.name,
+                "starts": _iso(a.starts),
+                "ends": _iso(a.ends),
+            }
+            for a in person.appointments.select_related("position", "unit").order_by("starts")
+        ],
+        "consents": [
+            {
+                "channel": c.channel,
+                "purpose": c.purpose,
+                "granted_at": _iso(c.granted_at),
+                "withdrawn_at": _iso(c.withdrawn_at),
+                "evidence": c.evidence,
+            }
+            for c in person.consents.order_by("granted_at", "pk")
+        ],
+        "feed": [
+            {
+                "broadcast": r.broadcast.code,
+                "title": r.broadcast.title_hi or r.broadcast.title_en,
+                "read_at": _iso(r.read_at),
+                "shared_at": _iso(r.shared_at),
+            }
+            for r in FeedRead.objects.filter(person=person)
+            .select_related("broadcast")
+            .order_by("pk")
+        ],
+        "acknowledgements": [
+            {"broadcast": a.broadcast.code, "unit": a.unit_path, "at": _iso(a.acknowledged_at)}
+            for a in Acknowledgement.objects.filter(person=person)
+            .select_related("broadcast")
+            .order_by("pk")
+        ],
+        "deliveries": [
+            {
+                "broadcast": d["broadcast__code"],
+                "channel": d["channel"],
+                "status": d["status"],
+                "created_at": _iso(d["created_at"]),
+                "sent_at": _iso(d["sent_at"]),
+                "status_at": _iso(d["status_at"]),
+            }
+            for d in Delivery.objects.filter(person=person)
+            .order_by("pk")
+            .values("broadcast__code", "channel", "status", "created_at", "sent_at", "status_at")
+        ],
+        "push_subscriptions": [
+            {
+                "endpoint": s.endpoint,
+                "created_at": _iso(s.created_at),
+                "last_success_at": _iso(s.last_success_at),
+            }
+            for s in PushSubscription.objects.filter(person=person).order_by("pk")
+        ],
+        "tasks_done": [
+            {"task": t.task.title, "done_at": _iso(t.done_at)}
+            for t in TaskDone.objects.filter(person=person).select_related("task").order_by("pk")
+        ],
+        "tasks_assigned_to_you": [
+            {"title": t.title, "kind": t.kind, "due": _iso(t.due), "created_at": _iso(t.created_at)}
+            for t in Task.objects.filter(person=person).order_by("pk")
+        ],
+        "opt_outs": [
+            {"channel": s.channel, "address": s.address, "since": _iso(s.created_at)}
+            for s in Suppression.objects.filter(
+                Q(address=person.phone) | Q(channel="email", address=(person.email or "-").lower())
+            ).order_by("pk")
+        ],
+        "referral": {
+            "your_code": person.referral_code,
+            "invited_by_someone": person.referred_by_id is not None,
+            "people_joined_through_you": Person.objects.filter(referred_by=person).count(),
+        },
+        "account": None,
+    }
+    audit_q = Q(object_type="person", object_id=str(person.pk)) | Q(detail__person=person.pk)
+    if user is not None:
+        data["account"] = {
+            "phone": user.phone,
+            "name": user.name,
+            "language": user.language,
+            "date_joined": _iso(user.date_joined),
+            "last_login": _iso(user.last_login),
+            "tokens": [
+                {
+                    "created_at": _iso(t.created_at),
+                    "expires_at": _iso(t.expires_at),
+                    "last_used_at": _iso(t.last_used_at),
+                }
+                for t in ApiToken.objects.filter(user=user).order_by("pk")
+            ],
+        }
+        audit_q |= Q(actor=user)
+    data["audit"] = [
+        {
+            "at": _iso(e.at),
+            "action": e.action,
+            "object": f"{e.object_type}:{e.object_id}" if e.object_type else "",
+            "by_you": user is not None and e.actor_id == user.pk,
+            "detail": e.detail,
+        }
+        for e in AuditLog.objects.filter(audit_q).order_by("at", "pk")[:5000]
+    ]
+    return data
+
+
+ERASED_NAME = "[erased]"
+
+# What an erasure keeps, and why (stored in every ErasureRecord, so each says what it kept).
+ERASURE_KEPT = {
+    "person_row": "anonymised in place: the id keeps appointments, deliveries, feed reads and "
+    "referrals consistent with the maintained counts; it no longer identifies anyone",
+    "consents": "kept, all withdrawn: DPDP Act 2023 s.6(10) puts the burden of proving that "
+    "consent was given on the Data Fiduciary",
+    "opt_outs": "the phone (and email) kept only as Suppression rows on every channel, so "
+    "that a later import cannot message them again: the withdrawal is honoured (s.6(4), s.8(7))",
+    "audit_log": "kept: DPDP Rules 2025 r.6(1)(e) require logs of processing to be kept for "
+    "one year",
+    "appointments": "ended today and kept as the organisation's history of its posts, "
+    "without notes",
+    "deliveries_and_feed_reads": "kept without content: they are the reach counts' rows; "
+    "queued ones suppressed",
+}
+
+
+def do_erase_person(
+    person: Person, reason: str, actor=None, *, requested_by: str = "self", request=None
+):
+    """Erase ``person`` on their request (DPDP Act 2023 s.12(3)); returns the ErasureRecord.
+
+    The decisions, and why:
+
+    * The ``Person`` row is anonymised in place, not deleted: name, phone, email, birth year,
+      gender, institution, languages and tags are cleared; the phone becomes
+      ``ERASED_PHONE_PREFIX`` + the id (``+0…`` begins no E.164 number, so nothing can route
+      to it, and the unique column never collides with a real number); the referral code is
+      replaced so that the old QR code attributes nobody. Deleting the row would cascade
+      through deliveries, feed reads and appointments and leave the maintained reach and seat
+      counts disagreeing with the rows beneath them; the anonymised row identifies no one.
+    * The unit's people count drops by one: an erased person is no longer a member
+      (``PersonQuerySet.not_erased``; ``org.counts.recount`` leaves them out too).
+    * Current appointments end today (seats free up); past ones stay as the organisation's
+      history, without notes.
+    * Deleted: the login (``User``) with its API tokens — the member app's token stops working
+      at once, and an OTP to the old number finds no one —, push subscriptions, tasks set for
+      them by name and their "done" marks.
+    * Deliveries still queued for them are suppressed (kept: they are reach-counter rows with
+      no content); sent ones, feed reads and shares stay as counted reach. Acknowledgements
+      they made keep the unit and lose the person.
+    * Consents are all withdrawn and kept (s.6(10): the burden of proving consent lies on the
+      Data Fiduciary); they point at the anonymised row.
+    * Opt-outs: their phone (and email) is kept only in ``channels.Suppression`` on every
+      channel, so that the next import of a party list containing the number cannot message
+      them again. s.12(3) allows keeping what is "necessary for the specified purpose"; here
+      the purpose is honouring their withdrawal, and the bare address is the least data that
+      does it. A later explicit grant (``do_grant_consent``) lifts it.
+    * The audit log is kept as it is: DPDP Rules 2025 r.6(1)(e) require logs to be retained for
+      one year to detect and investigate unauthorised access.
+
+    The ``ErasureRecord`` says when, why (``reason``), on whose request, what was removed
+    (counts) and what was kept and why; it holds no personal data.
+    """
+    from sangathan.accounts.models import User
+    from sangathan.broadcasts.models import Acknowledgement
+    from sangathan.channels.models import PushSubscription, Suppression
+    from sangathan.channels.optout import OPT_OUT_CHANNELS, PHONE_CHANNELS, normalise_address
+    from sangathan.people.models import (
+        ERASED_PHONE_PREFIX,
+        ErasureRecord,
+        Task,
+        TaskDone,
+        new_referral_code,
+    )
+
+    reason = " ".join((reason or "").split())[:500]
+    if requested_by not in ("self", "staff"):
+        raise ValueError("requested_by is 'self' or 'staff'")
+    if requested_by == "staff":
+        if not reason:
+            raise ActionRefused(
+                _("Give the reason for erasing this person's data."), code="no_reason"
+            )
+        _check_person_in_jurisdiction(actor, person)
+    reason = reason or "requested by the member"
+    today = timezone.localdate()
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        person = Person.objects.select_for_update().select_related("unit").get(pk=person.pk)
+        if person.is_erased:
+            raise ActionRefused(_("This person's data has already been erased."), code="erased")
+        removed: dict[str, int] = {}
+
+        ended = 0
+        for appointment in person.appointments.current().select_related("unit"):
+            _end(appointment, actor=None, ends=today)
+            ended += 1
+        removed["appointments_ended"] = ended
+        person.appointments.exclude(note="").update(note="")
+
+        suppressed = 0
+        for channel in OPT_OUT_CHANNELS:
+            suppressed += _suppress_queued(person, channel, None, reason="person erased")
+        removed["queued_deliveries_suppressed"] = suppressed
+
+        addresses = [(c, person.phone) for c in PHONE_CHANNELS]
+        if person.email:
+            addresses.append(("email", person.email))
+        for channel, address in addresses:
+            address = normalise_address(channel, address)
+            if address:
+                Suppression.objects.get_or_create(
+                    channel=channel,
+                    address=address,
+                    defaults={"reason": "erased on the person's request"},
+                )
+        removed["consents_withdrawn"] = person.consents.active().update(
+            withdrawn_at=now,
+            evidence=Substr(Concat(F("evidence"), Value(" | withdrawn: erased")), 1, 255),
+        )
+
+        removed["push_subscriptions"] = PushSubscription.objects.filter(person=person).delete()[0]
+        removed["tasks"] = Task.objects.filter(person=person).delete()[0]
+        removed["tasks_done"] = TaskDone.objects.filter(person=person).delete()[0]
+        Acknowledgement.objects.filter(person=person).update(person=None)
+        removed["tags"] = person.tags.count()
+        person.tags.clear()
+
+        user = User.objects.filter(person=person).first()
+        removed["logins"] = 0
+        removed["api_tokens"] = 0
+        if user is not None:
+            removed["api_tokens"] = user.api_tokens.count()
+            user_pk = user.pk
+            user.delete()
+            removed["logins"] = 1
+            if actor is not None and actor.pk == user_pk:
+                actor = None  # the actor's own login is gone; the record says "self"
+
+        person.name = ERASED_NAME
+        person.name_latin = ERASED_NAME
+        person.phone = f"{ERASED_PHONE_PREFIX}{person.pk:014d}"
+        person.email = ""
+        person.birth_year = None
+        person.gender = ""
+        person.institution = ""
+        person.languages = ""
+        person.app_status = "none"
+        code = new_referral_code()
+        while Person.objects.filter(referral_code=code).exists():
+            code = new_referral_code()
+        person.referral_code = code
+        person.save()
+        bump(person.unit.path, people=-1)
+
+        record = ErasureRecord.objects.create(
+            person=person,
+            erased_at=now,
+            reason=reason,
+            requested_by=requested_by,
+            actor=actor if actor is not None and actor.pk else None,
+            removed=removed,
+            kept=ERASURE_KEPT,
+        )
+        audit(
+            "person_erased",
+            actor=actor,
+            obj=record,
+            request=request if requested_by == "staff" else None,
+            ip=None,
+            person=person.pk,
+            requested_by=requested_by,
+            reason=reason,
+        )
+    return record
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def do_create_task(
+    actor,
+    *,
+    title: str,
+    kind: str = "other",
+    body: str = "",
+    link: str = "",
+    share_text: str = "",
+    due: datetime.date | None = None,
+    person: Person | None = None,
+    position: Position | None = None,
+    scope_unit: OrgUnit | None = None,
+    request=None,
+):
+    """Set a task for one ``person``, or for ``position`` at every unit inside ``scope_unit``
+    (every current holder there sees it). Refuses anything outside the actor's area."""
+    from sangathan.people.models import Task, TaskKind
+
+    title = (title or "").strip()
+    if not title:
+        raise ActionRefused(_("Give the task a title."), code="no_title")
+    if kind not in TaskKind.values:
+        raise ActionRefused(_("Unknown kind of task %(kind)s.") % {"kind": kind}, code="bad_kind")
+    if (person is None) == (position is None):
+        raise ActionRefused(
+            _("Assign the task either to one person or to a post."), code="bad_assignee"
+        )
+    if person is not None:
+        _check_person_in_jurisdiction(actor, person)
+        scope_unit = person.unit
+    else:
+        if scope_unit is None:
+            raise ActionRefused(_("Choose the area the task covers."), code="no_scope")
+        _check_unit_in_jurisdiction(actor, scope_unit)
+        if position.level.depth < scope_unit.level.depth:
+            raise ActionRefused(
+                _("%(position)s is a post above %(unit)s; choose a larger area.")
+                % {"position": position.display_name, "unit": scope_unit.display_name},
+                code="post_above_area",
+            )
+    with transaction.atomic(durable=True):
+        task = Task.objects.create(
+            title=title[:200],
+            kind=kind,
+            body=(body or "").strip(),
+            link=(link or "").strip(),
+            share_text=(share_text or "").strip(),
+            due=due,
+            person=person,
+            position=position,
+            scope_unit=scope_unit,
+            created_by=actor if actor is not None and actor.pk else None,
+        )
+        audit(
+            "task_created",
+            actor=actor,
+            obj=task,
+            request=request,
+            person=person.pk if person else None,
+            position=position.pk if position else None,
+            unit=scope_unit.code,
+            kind=kind,
+        )
+    return task
+
+
+def _check_assigned(person: Person, task) -> None:
+    from sangathan.people.models import Task
+
+    if not Task.objects.for_person(person).filter(pk=task.pk).exists():
+        raise ActionRefused(_("This task is not yours."), code="not_assigned")
+
+
+def do_mark_task_done(person: Person, task, *, request=None):
+    """``person`` did ``task``. Saying it again changes nothing (the first time is kept)."""
+    from sangathan.people.models import TaskDone
+
+    _check_assigned(person, task)
+    with transaction.atomic(durable=True):
+        done, created = TaskDone.objects.get_or_create(task=task, person=person)
+        if created:
+            audit("task_done", obj=task, request=request, person=person.pk)
+    return done
+
+
+def do_mark_task_undone(person: Person, task, *, request=None) -> bool:
+    """Take back ``person``'s "done" on ``task``; True if there was one."""
+    from sangathan.people.models import TaskDone
+
+    _check_assigned(person, task)
+    with transaction.atomic(durable=True):
+        deleted = TaskDone.objects.filter(task=task, person=person).delete()[0]
+        if deleted:
+            audit("task_undone", obj=task, request=request, person=person.pk)
+    return bool(deleted)

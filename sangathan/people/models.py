@@ -17,6 +17,11 @@ def new_referral_code() -> str:
     return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
 
 
+# An erased person's phone becomes this prefix and their id: "+0" starts no E.164 number (no
+# country code begins with 0), so no gateway routes it and no real number ever collides.
+ERASED_PHONE_PREFIX = "+0"
+
+
 class Gender(models.TextChoices):
     FEMALE = "female", _("Female")
     MALE = "male", _("Male")
@@ -50,6 +55,11 @@ class PersonQuerySet(models.QuerySet):
         from sangathan.people.names import search_people
 
         return search_people(self, q)
+
+    def not_erased(self) -> "PersonQuerySet":
+        """Everyone but the rows left behind by an erasure (``do_erase_person``): those are no
+        longer members and do not count."""
+        return self.exclude(phone__startswith=ERASED_PHONE_PREFIX)
 
 
 class Person(models.Model):
@@ -103,6 +113,10 @@ class Person(models.Model):
 
     def current_appointments(self):
         return self.appointments.current().select_related("position", "unit", "unit__level")
+
+    @property
+    def is_erased(self) -> bool:
+        return self.phone.startswith(ERASED_PHONE_PREFIX)
 
 
 class Tag(models.Model):
@@ -312,3 +326,161 @@ class ImportBatch(models.Model):
             ImportStatus.CHECKING,
             ImportStatus.COMMITTING,
         )
+
+
+# --- tasks ("My tasks" in the member app) -------------------------------------------------
+
+
+class TaskKind(models.TextChoices):
+    FORWARD = "forward", _("Forward a message")
+    ADD_MEMBERS = "add_members", _("Add members")
+    ATTEND = "attend", _("Attend a meeting")
+    OTHER = "other", _("Other")
+
+
+class TaskQuerySet(models.QuerySet):
+    def for_person(self, person) -> "TaskQuerySet":
+        """Tasks assigned to ``person`` by name, or to a position they hold now at a unit
+        inside the task's scope. One query; ``via_unit_id`` is the unit of the appointment
+        that brings a position task to them (their own unit for a personal task)."""
+        holding = (
+            Appointment.objects.current()
+            .filter(
+                person=person,
+                position=models.OuterRef("position"),
+                unit__path__startswith=models.OuterRef("scope_unit__path"),
+            )
+            .order_by("unit__depth", "pk")
+        )
+        return self.filter(Q(person=person) | Q(models.Exists(holding))).annotate(
+            via_unit_id=models.Subquery(holding.values("unit_id")[:1])
+        )
+
+    def visible_to(self, user) -> "TaskQuerySet":
+        """Tasks whose scope lies in the user's jurisdiction."""
+        from sangathan.org.scoping import jurisdiction_for
+
+        return jurisdiction_for(user).filter(self, "scope_unit__path")
+
+    def with_progress(self) -> "TaskQuerySet":
+        """Annotate ``assigned_count`` (people the task reaches now: 1 for a personal task,
+        the current holders of the position under the scope otherwise) and ``done_count``,
+        each a correlated count: no row per assignee is read into Python."""
+        holders = (
+            Appointment.objects.current()
+            .filter(
+                position=models.OuterRef("position"),
+                unit__path__startswith=models.OuterRef("scope_unit__path"),
+            )
+            .order_by()
+            .values("position")
+            .annotate(n=models.Count("person", distinct=True))
+            .values("n")
+        )
+        done = (
+            TaskDone.objects.filter(task=models.OuterRef("pk"))
+            .order_by()
+            .values("task")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            assigned_count=models.Case(
+                models.When(person__isnull=False, then=models.Value(1)),
+                default=models.functions.Coalesce(models.Subquery(holders), models.Value(0)),
+            ),
+            done_count=models.functions.Coalesce(models.Subquery(done), models.Value(0)),
+        )
+
+
+class Task(models.Model):
+    """Something a member is asked to do ("forward the scheme message to your booth group",
+    "add 10 members in your booth", "attend the district IT meeting"). Assigned either to one
+    person, or to a position at every unit inside ``scope_unit`` (then every current holder
+    sees it). Forward tasks of WhatsApp groups and meeting action items build on this."""
+
+    Kind = TaskKind
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    link = models.URLField(_("link"), max_length=500, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=TaskKind.choices, default="other")
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
+    position = models.ForeignKey(
+        Position, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+    )
+    # For a position task the subtree it covers; for a personal task the person's unit when it
+    # was set. Staff see the tasks whose scope lies in their jurisdiction.
+    scope_unit = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.PROTECT, related_name="tasks", verbose_name=_("area")
+    )
+    due = models.DateField(_("due"), null=True, blank=True)
+    share_text = models.TextField(_("text to share"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [models.Index(fields=["position", "scope_unit"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(person__isnull=False, position__isnull=True))
+                | (Q(person__isnull=True, position__isnull=False)),
+                name="task_one_assignee",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TaskDone(models.Model):
+    """One person's "done" on a task (a position task has one per holder who did it)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="done")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="tasks_done")
+    done_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "person"], name="one_task_done")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} did {self.task_id}"
+
+
+# --- erasure (DPDP Act 2023, section 12(3)) ------------------------------------------------
+
+
+class ErasureRecord(models.Model):
+    """That a person's data was erased: when, why, on whose request and what was kept and
+    why. Holds no personal data: ``person`` points at the anonymised row, ``reason`` is the
+    stated reason, ``kept`` and ``removed`` are categories and counts."""
+
+    person = models.OneToOneField(
+        Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="erasure"
+    )
+    erased_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=500)
+    # "self" (the member, from the app) or "staff" (on the member's request, by ``actor``).
+    requested_by = models.CharField(max_length=8)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    removed = models.JSONField(default=dict, blank=True)
+    kept = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-erased_at"]
+        verbose_name = _("erasure record")
+        verbose_name_plural = _("erasure records")
+
+    def __str__(self) -> str:
+        return f"erasure {self.pk} at {self.erased_at:%Y-%m-%d %H:%M}"

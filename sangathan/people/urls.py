@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sangathan.people import import_views, views
+from sangathan.people import import_views, tasks_views, views
 
 app_name = "people"
 urlpatterns = [
@@ -11,4 +11,7 @@ urlpatterns = [
     path("import/", import_views.upload, name="import"),
     path("import/<str:token>/", import_views.preview, name="import_preview"),
     path("export/", import_views.export, name="export"),
+    # Tasks for the member app, and erasure on request: tasks_views.py
+    path("tasks/", tasks_views.tasks, name="tasks"),
+    path("<int:pk>/erase/", tasks_views.erase_person, name="erase"),
 ]
