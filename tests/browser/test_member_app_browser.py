@@ -1,0 +1,239 @@
+"""Drives the member app in Debian's Chromium at a phone's size (360×740): OTP login, the feed,
+offline reading and an offline read that is sent when the connection returns, installability
+(Chromium's own check) and the service worker; then the invite and profile screens. Screenshots
+go to tests/screenshots/."""
+
+import re
+
+import pytest
+
+from sangathan.broadcasts.actions import Draft, do_create_broadcast
+from sangathan.broadcasts.models import FeedRead
+from tests.browser.test_staff_ui import CHROMIUM, CHROMIUM_ARGS, otp_codes, shot  # noqa: F401
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PHONE = {"width": 360, "height": 740}
+
+
+def _broadcasts(cast):
+    older = do_create_broadcast(
+        cast.convenor,
+        Draft(
+            audience_unit=cast.lucknow,
+            title_hi="रविवार को बूथ बैठक",
+            body_hi="सभी बूथ अध्यक्ष रविवार सुबह 10 बजे पार्टी कार्यालय पहुँचें। अपने बूथ की सदस्य सूची साथ लाएँ।",
+            title_en="Booth meeting on Sunday",
+            body_en="All booth presidents: the party office, Sunday 10 am.",
+        ),
+    )
+    newer = do_create_broadcast(
+        cast.convenor,
+        Draft(
+            audience_unit=cast.ac_west,
+            title_hi="मतदाता सूची पुनरीक्षण अभियान",
+            body_hi="अपने बूथ में नए मतदाताओं का पंजीकरण कराएँ: फ़ॉर्म 6 भरवाएँ और बीएलओ से मिलें।",
+            link="https://voters.eci.gov.in/",
+        ),
+    )
+    return older, newer
+
+
+@pytest.fixture
+def phone(monkeypatch, tmp_path):
+    """A Chromium profile on disk at a phone's size: Chromium never offers to install an app
+    from an incognito context, which is what Playwright's ``new_context`` makes."""
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed; the browser test needs Debian's chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            locale="hi-IN",
+            viewport=PHONE,
+            device_scale_factor=2,
+            service_workers="allow",
+        )
+        context.set_default_timeout(10_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def test_login_feed_offline_read_and_sync(cast, live_server, phone, otp_codes):  # noqa: F811
+    from playwright.sync_api import expect
+
+    older, newer = _broadcasts(cast)
+    context = phone
+    page = context.pages[0] if context.pages else context.new_page()
+
+    page.goto(live_server.url + "/app/")
+    expect(page.locator("#screen-login")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "hi")
+    shot(page, "member-01-login")
+
+    # The number typed with a Hindi keyboard's digits.
+    page.locator("#phone").press_sequentially("९८१०० ००००३", delay=10)
+    page.locator("#phone-form button[type=submit]").click()
+    expect(page.locator("#code-form")).to_be_visible()
+    code = otp_codes["+919810000003"]
+    page.fill("#code", code)
+    page.locator("#code-form button[type=submit]").click()
+
+    items = page.locator("#feed-list article.item")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("मतदाता सूची पुनरीक्षण अभियान")
+    expect(items.nth(1)).to_contain_text("रविवार को बूथ बैठक")
+    expect(page.locator("#feed-list article.item.unread")).to_have_count(2)
+    token = page.evaluate("localStorage.getItem('sangathan.token')")
+    assert token and token.startswith("sgn_")
+
+    # The service worker is active, controls the page, and saved the feed for offline use.
+    state = page.evaluate("navigator.serviceWorker.ready.then(r => r.active.state)")
+    assert state == "activated"
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function(
+        "caches.open('sangathan-data').then(c => c.keys())"
+        ".then(keys => keys.some(r => r.url.includes('/api/v1/feed')))"
+    )
+    scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == live_server.url + "/app/"
+    shot(page, "member-02-feed")
+
+    # Chromium finds the app installable (manifest, icons, service worker, start URL).
+    cdp = context.new_cdp_session(page)
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert errors == []
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"].endswith("/app/manifest.webmanifest")
+    assert not manifest.get("errors")
+
+    # Offline: the app still opens and reads the feed (and says it shows a saved copy).
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#net")).to_be_visible()
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("मतदाता सूची पुनरीक्षण अभियान")
+    assert page.evaluate("fetch('/api/v1/feed?limit=20&x=1').then(() => 'net', () => 'none')") == (
+        "none"
+    ), "the network must really be off for this test to mean anything"
+
+    # Open the older message offline: it shows as read, and the read waits in the outbox.
+    items.nth(1).locator(".item-head").click()
+    expect(items.nth(1)).to_have_class(re.compile(r"\bopen\b"))
+    expect(items.nth(1)).not_to_have_class(re.compile(r"\bunread\b"))
+    expect(page.locator("#toast")).to_be_visible()
+    page.wait_for_function("SangathanOutbox.list().then(l => l.length === 1)")
+    shot(page, "member-03-feed-offline")
+    # Still offline after another start: the read is still shown as read.
+    page.reload()
+    expect(page.locator("#feed-list article.item.unread")).to_have_count(1)
+    assert not FeedRead.objects.filter(broadcast=older, read_at__isnull=False).exists()
+
+    # Back online, it is sent (by the next start, or by the worker's Background Sync, whichever
+    # comes first) and recorded.
+    context.set_offline(False)
+    page.reload()
+    page.wait_for_function("SangathanOutbox.list().then(l => l.length === 0)")
+    receipt = FeedRead.objects.get(broadcast=older, person=cast.volunteer_person)
+    assert receipt.read_at is not None
+    assert not FeedRead.objects.filter(broadcast=newer).exists()
+
+    # Offline without leaving the page: the read waits, and is sent once the connection is
+    # back (the page's "online" event, or Background Sync).
+    context.set_offline(True)
+    expect(page.locator("#net")).to_be_visible()
+    items.first.locator(".item-head").click()
+    page.wait_for_function("SangathanOutbox.list().then(l => l.length === 1)")
+    assert not FeedRead.objects.filter(broadcast=newer).exists()
+    context.set_offline(False)
+    page.wait_for_function("SangathanOutbox.list().then(l => l.length === 0)")
+    assert FeedRead.objects.get(broadcast=newer, person=cast.volunteer_person).read_at
+
+    # Online again, the server has both as read.
+    page.reload()
+    expect(items).to_have_count(2)
+    expect(page.locator("#feed-list article.item.unread")).to_have_count(0)
+
+    # English on switch, and it stays English.
+    page.locator("a.lang").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#tabs")).to_contain_text("Messages")
+    expect(page.locator("#feed-list article.item").first).to_contain_text("मतदाता सूची")
+    expect(page.locator("#feed-list article.item").nth(1)).to_contain_text(
+        "Booth meeting on Sunday"
+    )
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    shot(page, "member-04-feed-english")
+
+
+def _logged_in(context, user):
+    import json
+
+    from sangathan.accounts.actions import do_issue_api_token
+    from sangathan.accounts.api import me_data
+
+    raw, _token = do_issue_api_token(user, "127.0.0.1")
+    user_json = json.dumps(me_data(user), default=str)
+    context.add_init_script(
+        f"localStorage.setItem('sangathan.token', {json.dumps(raw)});"
+        f"localStorage.setItem('sangathan.user', {json.dumps(user_json)});"
+    )
+    return context.pages[0] if context.pages else context.new_page()
+
+
+def test_invite_and_profile(cast, live_server, phone):
+    from playwright.sync_api import expect
+
+    from sangathan.people.models import Consent
+
+    page = _logged_in(phone, cast.volunteer)
+    page.goto(live_server.url + "/app/#/invite")
+    expect(page.locator("#invite-qr svg")).to_be_visible()
+    expect(page.locator("#invite-url")).to_have_value(re.compile(r"/join/\w+$"))
+    expect(page.locator("#invite-joined")).to_contain_text("0")
+    shot(page, "member-05-invite")
+
+    page.locator("#tabs a[data-tab=profile]").click()
+    expect(page.locator("#profile-name")).to_have_text("पूजा यादव")
+    expect(page.locator("#profile-unit")).to_contain_text("प्राथमिक विद्यालय 1")
+    expect(page.locator("#profile-positions")).to_contain_text("बूथ स्वयंसेवक")
+    switches = page.locator("#consents input[role=switch]")
+    expect(switches).to_have_count(15)
+    shot(page, "member-06-profile")
+
+    # Agree to WhatsApp messages about schemes: recorded, and confirmed on screen.
+    switch = page.locator("#consents input[data-channel=whatsapp][data-purpose=schemes]")
+    expect(switch).not_to_be_checked()
+    switch.locator("xpath=..").click()
+    expect(page.locator("#toast")).to_be_visible()
+    expect(
+        page.locator("#consents input[data-channel=whatsapp][data-purpose=schemes]")
+    ).to_be_checked()
+    assert (
+        Consent.objects.active()
+        .filter(person=cast.volunteer_person, channel="whatsapp", purpose="schemes")
+        .exists()
+    )
+
+    # Deleting the account asks first, then logs out.
+    page.locator("#erase").click()
+    expect(page.locator("#erase-dialog")).to_be_visible()
+    page.locator("#erase-reason").press_sequentially("अब समय नहीं है", delay=10)
+    page.locator("#erase-submit").click()
+    expect(page.locator("#erase-dialog .error")).to_be_visible()  # the box is not ticked
+    shot(page, "member-07-erase-confirm")
+    page.locator("#erase-confirm").check()
+    page.locator("#erase-submit").click()
+    expect(page.locator("#screen-login")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('sangathan.token')") is None
