@@ -3,6 +3,7 @@ OTP; ``/auth/otp/request`` and ``/auth/otp/verify`` take the code as ``referral_
 
 from __future__ import annotations
 
+from django.http import Http404
 from ninja import Router, Schema
 
 from sangathan.drives.actions import resolve_code
@@ -23,20 +24,16 @@ class JoinCodeOut(Schema):
     invited_by: str | None
 
 
-class NotFoundOut(Schema):
-    detail: str
-
-
 @router.get(
     "/join-codes/{code}",
     auth=None,
-    response={200: JoinCodeOut, 404: NotFoundOut},
+    response=JoinCodeOut,
     summary="What a join code points at (a drive, one of its places or recruiters, an invite)",
 )
 def join_code(request, code: str):
     resolved = resolve_code(code)
     if resolved is None:
-        return 404, {"detail": "No such code."}
+        raise Http404("No such code")
     drive = resolved.drive
     if resolved.location is not None:
         kind = "location"

@@ -185,3 +185,13 @@ def test_page_works_in_hindi_by_default(campus):
     assert response.status_code == 200
     assert "कैंपस अभियान — लखनऊ विश्वविद्यालय" in text
     assert 'lang="hi"' in text
+
+
+def test_new_codes_avoid_every_table(campus, monkeypatch):
+    from sangathan.drives import models
+
+    taken = [campus.drive.code, campus.gate.code, campus.recruiter.code]
+    taken.append(campus.convenor_person.referral_code)
+    fresh = iter([*taken, "FRESH234"])
+    monkeypatch.setattr(models, "new_referral_code", lambda: next(fresh))
+    assert models.new_unique_code() == "FRESH234"
