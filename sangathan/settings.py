@@ -104,7 +104,15 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get(
     "DATABASE_URL", f"sqlite:///{PROJECT_DIR / 'var' / 'sangathan.sqlite3'}"
 )
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Connections are kept for a minute between requests (opening one, with SQLite's PRAGMAs or
+# PostgreSQL's handshake, costs more than a feed page); health checks drop a dead one.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=int(os.environ.get("SANGATHAN_CONN_MAX_AGE", 60)),
+        conn_health_checks=True,
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
     # two writers queue on the busy timeout instead of failing with "database is locked".

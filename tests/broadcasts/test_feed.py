@@ -1,0 +1,185 @@
+"""The feed's hand-written page query agrees with its definition, ``feed_for``, whatever the
+mix of levels, filters, silence exclusions, topics, receipts and page sizes."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from sangathan.accounts.actions import do_issue_api_token
+from sangathan.broadcasts import feed
+from sangathan.broadcasts.api import FeedPage
+from sangathan.broadcasts.models import Broadcast, FeedRead
+from sangathan.org.models import OrgUnit
+from sangathan.people.models import AppStatus, Person, Tag
+from tests.conftest import client_for
+from tests.factories import make_person
+
+FILTERS = [
+    {},
+    {},
+    {},
+    {"levels": ["booth"]},
+    {"levels": ["district"]},
+    {"app": "joined"},
+    {"app": "not_joined"},
+    {"tags": ["student"]},
+    {"wings": ["IT cell"]},
+]
+
+
+def bearer(user) -> dict:
+    raw, _token = do_issue_api_token(user)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def scatter(cast, n: int, rng: random.Random) -> list[Broadcast]:
+    """``n`` sent broadcasts to random units of the tree, some narrowed, some sharing a
+    sent_at (the cursor must break the tie by id), some to other subtrees."""
+    units = [
+        cast.india,
+        cast.up,
+        cast.lucknow,
+        cast.kanpur,
+        cast.ac_west,
+        cast.mandal,
+        cast.sector,
+        cast.booth1,
+        cast.booth2,
+        cast.kanpur_booth,
+    ]
+    base = timezone.now() - timedelta(days=3)
+    made = []
+    for i in range(n):
+        filters = rng.choice(FILTERS)
+        excluded = [cast.ac_west.path] if rng.random() < 0.1 else []
+        made.append(
+            Broadcast(
+                audience_unit=rng.choice(units),
+                title_hi=f"संदेश {i}",
+                body_hi="सभी तक",
+                title_en=f"Message {i}" if i % 3 else "",
+                topic=rng.choice(["scheme", "programme", "organisation"]),
+                status=Broadcast.Status.SENT if i % 11 else Broadcast.Status.SCHEDULED,
+                sent_at=base + timedelta(minutes=rng.randrange(40)),
+                filters=filters,
+                excluded_paths=excluded,
+                narrowed=bool(filters or excluded),
+            )
+        )
+    Broadcast.objects.bulk_create(made)
+    return made
+
+
+def expected(person, topic="") -> list[str]:
+    qs = Broadcast.objects.feed_for(person)
+    if topic:
+        qs = qs.filter(topic=topic)
+    return list(qs.values_list("code", flat=True))
+
+
+def paged(person, limit: int, topic="") -> list[str]:
+    seen, cursor = [], ""
+    while True:
+        items, cursor = feed.feed_page(person, cursor=cursor, limit=limit, topic=topic)
+        assert len(items) <= limit
+        seen += [i["id"] for i in items]
+        if cursor is None:
+            return seen
+        assert len(items) == limit  # only the last page may be short
+
+
+def test_treebeard_step_is_what_the_feed_assumes():
+    assert OrgUnit.steplen == feed.STEPLEN
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_page_size_gives_exactly_the_feed_in_order(cast, seed):
+    rng = random.Random(seed)
+    scatter(cast, 120, rng)
+    student = Tag.objects.create(name="student")
+    cast.volunteer_person.tags.add(student)
+    Person.objects.filter(pk=cast.volunteer_person.pk).update(app_status=AppStatus.JOINED)
+    members = [
+        Person.objects.select_related("unit").get(pk=p.pk)
+        for p in (
+            cast.volunteer_person,
+            cast.convenor_person,
+            cast.outsider_person,
+            cast.kanpur_member,
+            cast.state_admin_person,
+            make_person(cast.booth2, "नया सदस्य", "+919822222229"),
+        )
+    ]
+    for person in members:
+        want = expected(person)
+        assert want, "the scatter reaches every member"
+        for limit in (1, 3, 7, 20, 50):
+            assert paged(person, limit) == want, (person, limit)
+        for topic in ("scheme", "organisation"):
+            assert paged(person, 4, topic) == expected(person, topic)
+
+
+def test_receipts_are_the_readers_own(cast):
+    b = scatter(cast, 1, random.Random(5))[0]
+    Broadcast.objects.filter(pk=b.pk).update(
+        audience_unit=cast.lucknow,
+        filters={},
+        narrowed=False,
+        excluded_paths=[],
+        status=Broadcast.Status.SENT,
+    )
+    FeedRead.objects.create(
+        broadcast=b, person=cast.convenor_person, unit_path="x", read_at=timezone.now()
+    )
+    mine = feed.feed_page(cast.volunteer_person)[0]
+    theirs = feed.feed_page(cast.convenor_person)[0]
+    assert [i["read"] for i in mine] == [False] and [i["read"] for i in theirs] == [True]
+
+
+def test_the_api_answers_the_documented_schema_in_one_statement_after_the_token(cast):
+    scatter(cast, 40, random.Random(7))
+    member = bearer(cast.volunteer)
+    client = Client()
+    client.get("/api/v1/feed", **member)  # the token's hourly last-used write
+    with CaptureQueriesContext(connection) as queries:
+        r = client.get("/api/v1/feed", {"limit": 10}, **member)
+    assert r.status_code == 200
+    page = FeedPage.model_validate(r.json())
+    assert [i.id for i in page.items] == expected(cast.volunteer_person)[:10]
+    # the token with the member's unit and the page; narrowed rows add the member's
+    # appointments and tags, and (dropped ones) one more read to fill the page
+    assert len(queries) <= 5, [q["sql"][:80] for q in queries]
+    assert r.json()["items"][0]["sent_at"].endswith("Z")
+    Broadcast.objects.update(narrowed=False, filters={}, excluded_paths=[])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/feed", {"limit": 10}, **member).status_code == 200
+    assert len(queries) == 2, [q["sql"][:80] for q in queries]
+
+
+def test_the_staff_session_reads_its_own_feed_too(cast):
+    scatter(cast, 20, random.Random(9))
+    r = client_for(cast.convenor).get("/api/v1/feed")
+    assert r.status_code == 200
+    assert [i["id"] for i in r.json()["items"]] == expected(cast.convenor_person)[:20]
+
+
+def test_a_login_without_a_member_record_has_no_feed(cast):
+    r = Client().get("/api/v1/feed", **bearer(cast.superuser))
+    assert r.status_code == 404
+    assert Client().get("/api/v1/feed").status_code == 401
+
+
+def test_an_expired_or_unknown_token_is_refused(cast):
+    raw, token = do_issue_api_token(cast.volunteer)
+    type(token).objects.filter(pk=token.pk).update(expires_at=timezone.now())
+    assert Client().get("/api/v1/feed", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+    assert Client().get("/api/v1/feed", HTTP_AUTHORIZATION="Bearer sgn_nope").status_code == 401
+    cast.volunteer.is_active = False
+    cast.volunteer.save()
+    raw, _ = do_issue_api_token(cast.volunteer)
+    assert Client().get("/api/v1/feed", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
