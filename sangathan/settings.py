@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "sangathan.channels",
     "sangathan.drives",
     "sangathan.member",
+    "sangathan.groups",
+    "sangathan.meetings",
     "sangathan.api",
 ]
 

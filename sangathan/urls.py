@@ -11,6 +11,8 @@ urlpatterns = [
     path("drives/", include("sangathan.drives.urls")),
     path("join/", include("sangathan.drives.join_urls")),
     path("app/", include("sangathan.member.urls")),
+    path("groups/", include("sangathan.groups.urls")),
+    path("meetings/", include("sangathan.meetings.urls")),
     path("api/v1/", include("sangathan.api.urls")),
     path("hooks/", include("sangathan.channels.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -17,6 +17,8 @@ from sangathan.accounts.api import router as accounts_router
 from sangathan.broadcasts.api import router as broadcasts_router
 from sangathan.channels.api import router as channels_router
 from sangathan.drives.api import router as drives_router
+from sangathan.groups.api import router as groups_router
+from sangathan.meetings.api import router as meetings_router
 from sangathan.org.api import router as org_router
 from sangathan.people.api import router as people_router
 from sangathan.people.api_me import router as me_router
@@ -67,3 +69,5 @@ api.add_router("", broadcasts_router)
 api.add_router("", channels_router)
 api.add_router("", drives_router)
 api.add_router("", me_router)
+api.add_router("", groups_router)
+api.add_router("", meetings_router)

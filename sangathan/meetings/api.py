@@ -1,0 +1,5 @@
+"""API for meetings."""
+
+from ninja import Router
+
+router = Router(tags=["meetings"])
