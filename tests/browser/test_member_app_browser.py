@@ -3,13 +3,15 @@ offline reading and an offline read that is sent when the connection returns, in
 (Chromium's own check) and the service worker; then the invite and profile screens. Screenshots
 go to tests/screenshots/."""
 
+import json
 import re
+import time
 
 import pytest
 
 from sangathan.broadcasts.actions import Draft, do_create_broadcast
 from sangathan.broadcasts.models import FeedRead
-from tests.browser.test_staff_ui import CHROMIUM, CHROMIUM_ARGS, otp_codes, shot  # noqa: F401
+from tests.browser.test_staff_ui import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, otp_codes  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,6 +19,23 @@ pytestmark = [
 ]
 
 PHONE = {"width": 360, "height": 740}
+
+
+def wait_js(page, expression: str, timeout: float = 10) -> None:
+    """Wait until ``expression`` (which may be a promise) is truthy in the page.
+    (``wait_for_function`` does not await a promise: it would take the promise as true.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(100)
+
+
+def shot(page, name: str, *, full_page: bool = False) -> None:
+    """What the phone's screen shows (the tab bar is fixed to its bottom); ``full_page`` for
+    the long profile."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def _broadcasts(cast):
@@ -101,9 +120,10 @@ def test_login_feed_offline_read_and_sync(cast, live_server, phone, otp_codes): 
     state = page.evaluate("navigator.serviceWorker.ready.then(r => r.active.state)")
     assert state == "activated"
     page.wait_for_function("navigator.serviceWorker.controller !== null")
-    page.wait_for_function(
+    wait_js(
+        page,
         "caches.open('sangathan-data').then(c => c.keys())"
-        ".then(keys => keys.some(r => r.url.includes('/api/v1/feed')))"
+        ".then(keys => keys.some(r => r.url.includes('/api/v1/feed')))",
     )
     scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
     assert scope == live_server.url + "/app/"
@@ -132,7 +152,7 @@ def test_login_feed_offline_read_and_sync(cast, live_server, phone, otp_codes): 
     expect(items.nth(1)).to_have_class(re.compile(r"\bopen\b"))
     expect(items.nth(1)).not_to_have_class(re.compile(r"\bunread\b"))
     expect(page.locator("#toast")).to_be_visible()
-    page.wait_for_function("SangathanOutbox.list().then(l => l.length === 1)")
+    wait_js(page, "SangathanOutbox.list().then(l => l.length === 1)")
     shot(page, "member-03-feed-offline")
     # Still offline after another start: the read is still shown as read.
     page.reload()
@@ -143,7 +163,7 @@ def test_login_feed_offline_read_and_sync(cast, live_server, phone, otp_codes): 
     # comes first) and recorded.
     context.set_offline(False)
     page.reload()
-    page.wait_for_function("SangathanOutbox.list().then(l => l.length === 0)")
+    wait_js(page, "SangathanOutbox.list().then(l => l.length === 0)")
     receipt = FeedRead.objects.get(broadcast=older, person=cast.volunteer_person)
     assert receipt.read_at is not None
     assert not FeedRead.objects.filter(broadcast=newer).exists()
@@ -153,16 +173,56 @@ def test_login_feed_offline_read_and_sync(cast, live_server, phone, otp_codes): 
     context.set_offline(True)
     expect(page.locator("#net")).to_be_visible()
     items.first.locator(".item-head").click()
-    page.wait_for_function("SangathanOutbox.list().then(l => l.length === 1)")
+    wait_js(page, "SangathanOutbox.list().then(l => l.length === 1)")
     assert not FeedRead.objects.filter(broadcast=newer).exists()
     context.set_offline(False)
-    page.wait_for_function("SangathanOutbox.list().then(l => l.length === 0)")
+    wait_js(page, "SangathanOutbox.list().then(l => l.length === 0)")
     assert FeedRead.objects.get(broadcast=newer, person=cast.volunteer_person).read_at
 
     # Online again, the server has both as read.
     page.reload()
     expect(items).to_have_count(2)
     expect(page.locator("#feed-list article.item.unread")).to_have_count(0)
+
+    # Share: no share sheet in desktop Chromium, so WhatsApp's link (answered here, not by
+    # WhatsApp); the share is recorded.
+    context.route(
+        re.compile(r"^https://wa\.me/"), lambda route: route.fulfill(body="whatsapp", status=200)
+    )
+    # (A link to one message opens it, as a tapped notification does.)
+    page.goto(f"{live_server.url}/app/#/feed/{newer.code}")
+    expect(items.first).to_have_class(re.compile(r"\bopen\b"))
+    share = items.first.locator("a[href^='https://wa.me/?text=']")
+    expect(share).to_be_visible()
+    assert "%E0%A4" in share.get_attribute("href")  # the Hindi text, URL-encoded
+    with context.expect_page() as whatsapp:
+        share.click()
+    whatsapp.value.close()
+    shared = page.evaluate("JSON.parse(document.getElementById('member-strings').textContent)")
+    expect(items.first.locator(".pill")).to_have_text(shared["shared"])
+    wait_js(page, "SangathanOutbox.list().then(l => l.length === 0)")
+    receipt = FeedRead.objects.get(broadcast=newer, person=cast.volunteer_person)
+    assert receipt.shared_at is not None
+
+    # A push message: the worker shows it, and a tap opens the message in the app.
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    payload = {"title": "नई सूचना", "body": "बूथ बैठक", "url": "", "code": older.code}
+    regs = page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)")
+    assert regs == 1
+    registration_id = _registration_id(cdp)
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": live_server.url,
+            "registrationId": registration_id,
+            "data": json.dumps(payload, ensure_ascii=False),
+        },
+    )
+    wait_js(
+        page,
+        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length === 1"
+        f" && n[0].title === 'नई सूचना' && n[0].data.code === '{older.code}')",
+    )
 
     # English on switch, and it stays English.
     page.locator("a.lang").click()
@@ -177,9 +237,24 @@ def test_login_feed_offline_read_and_sync(cast, live_server, phone, otp_codes): 
     shot(page, "member-04-feed-english")
 
 
-def _logged_in(context, user):
-    import json
+def _registration_id(cdp) -> str:
+    """The service worker registration's id, from the ServiceWorker domain's events."""
+    found: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: found.extend(r["registrationId"] for r in event["registrations"]),
+    )
+    cdp.send("ServiceWorker.disable")
+    cdp.send("ServiceWorker.enable")
+    deadline = time.monotonic() + 5
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.05)
+        cdp.send("Runtime.evaluate", {"expression": "1"})
+    assert found, "no service worker registration reported"
+    return found[0]
 
+
+def _logged_in(context, user):
     from sangathan.accounts.actions import do_issue_api_token
     from sangathan.accounts.api import me_data
 
@@ -192,17 +267,61 @@ def _logged_in(context, user):
     return context.pages[0] if context.pages else context.new_page()
 
 
-def test_invite_and_profile(cast, live_server, phone):
+def test_tasks_invite_and_profile(cast, live_server, phone):
+    import datetime
+
     from playwright.sync_api import expect
 
-    from sangathan.people.models import Consent
+    from sangathan.people.actions import do_create_task
+    from sangathan.people.models import Consent, TaskDone
 
+    forward = do_create_task(
+        cast.convenor,
+        title="योजना का संदेश अपने बूथ ग्रुप में भेजें",
+        kind="forward",
+        body="प्रधानमंत्री आवास योजना की जानकारी सभी सदस्यों तक पहुँचाएँ।",
+        share_text="प्रधानमंत्री आवास योजना: आवेदन की अंतिम तिथि 30 जून।",
+        person=cast.volunteer_person,
+    )
+    meeting = do_create_task(
+        cast.convenor,
+        title="सेक्टर बैठक में आएँ",
+        kind="attend",
+        due=datetime.date.today() + datetime.timedelta(days=3),
+        position=cast.booth_pos,
+        scope_unit=cast.ac_west,
+    )
     page = _logged_in(phone, cast.volunteer)
-    page.goto(live_server.url + "/app/#/invite")
+    page.goto(live_server.url + "/app/#/tasks")
+    tasks = page.locator("#task-list article.task")
+    expect(tasks).to_have_count(2)
+    expect(page.locator("#task-list")).to_contain_text("योजना का संदेश अपने बूथ ग्रुप में भेजें")
+    expect(page.locator("#task-list")).to_contain_text("सेक्टर बैठक में आएँ")
+    shot(page, "member-05-tasks")
+    card = page.locator(f"#task-list [data-task='{forward.pk}']")
+    card.get_by_role("button").last.click()
+    expect(page.locator(f"#task-list [data-task='{forward.pk}']")).to_have_class(
+        re.compile(r"is-done")
+    )
+    wait_js(page, "SangathanOutbox.list().then(l => l.length === 0)")
+    assert TaskDone.objects.filter(task=forward, person=cast.volunteer_person).exists()
+
+    # Ticked offline: waits, then is recorded when the connection is back.
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    phone.set_offline(True)
+    page.locator(f"#task-list [data-task='{meeting.pk}'] button").last.click()
+    wait_js(page, "SangathanOutbox.list().then(l => l.length === 1)")
+    assert not TaskDone.objects.filter(task=meeting).exists()
+    phone.set_offline(False)
+    wait_js(page, "SangathanOutbox.list().then(l => l.length === 0)")
+    assert TaskDone.objects.filter(task=meeting, person=cast.volunteer_person).exists()
+    shot(page, "member-06-tasks-done")
+
+    page.locator("#tabs a[data-tab=invite]").click()
     expect(page.locator("#invite-qr svg")).to_be_visible()
     expect(page.locator("#invite-url")).to_have_value(re.compile(r"/join/\w+$"))
     expect(page.locator("#invite-joined")).to_contain_text("0")
-    shot(page, "member-05-invite")
+    shot(page, "member-07-invite")
 
     page.locator("#tabs a[data-tab=profile]").click()
     expect(page.locator("#profile-name")).to_have_text("पूजा यादव")
@@ -210,7 +329,7 @@ def test_invite_and_profile(cast, live_server, phone):
     expect(page.locator("#profile-positions")).to_contain_text("बूथ स्वयंसेवक")
     switches = page.locator("#consents input[role=switch]")
     expect(switches).to_have_count(15)
-    shot(page, "member-06-profile")
+    shot(page, "member-08-profile", full_page=True)
 
     # Agree to WhatsApp messages about schemes: recorded, and confirmed on screen.
     switch = page.locator("#consents input[data-channel=whatsapp][data-purpose=schemes]")
@@ -232,7 +351,7 @@ def test_invite_and_profile(cast, live_server, phone):
     page.locator("#erase-reason").press_sequentially("अब समय नहीं है", delay=10)
     page.locator("#erase-submit").click()
     expect(page.locator("#erase-dialog .error")).to_be_visible()  # the box is not ticked
-    shot(page, "member-07-erase-confirm")
+    shot(page, "member-09-erase-confirm")
     page.locator("#erase-confirm").check()
     page.locator("#erase-submit").click()
     expect(page.locator("#screen-login")).to_be_visible()

@@ -362,10 +362,10 @@ async function loadInvite() {
   $("#invite-url").value = invite.url;
   $("#invite-joined").textContent = fmt(T.joined, { count: invite.joined });
   $("#invite-joined7").textContent = fmt(T.joined7d, { count: invite.joined_7d });
-  $("#invite-copy").textContent = T.copy;
   const text = fmt(T.inviteText, { url: invite.url });
   const share = shareControl(text, T.share, () => {});
   share.id = "invite-share";
+  share.classList.remove("secondary");
   $("#invite-share").replaceWith(share);
 }
 
@@ -542,6 +542,7 @@ $("#push-on").addEventListener("click", async () => {
 
 /* ---------- routing, online/offline, the outbox ---------- */
 function route() {
+  $("#toast").hidden = true;
   const [, name = "", code = ""] = location.hash.match(/^#\/([^/]*)\/?(.*)$/) || [];
   let screen = SCREENS.includes(name) ? name : "feed";
   if (!session.token) screen = "login";
