@@ -21,8 +21,9 @@ class Command(BaseCommand):
         "'publish' (POST /api/v1/broadcasts per level), 'fanout' (outbox rows vs a raw "
         "INSERT … SELECT), 'feed' (GET /api/v1/feed under load vs a trivial view), 'reach' "
         "(reach per unit while statuses stream in), 'send' (one worker against the provider "
-        "emulator at R = 80 and 1,000 messages/s) or 'webhooks' (status callbacks at 3R/s, "
-        "and their batched application vs a raw UPDATE)."
+        "emulator at R = 80 and 1,000 messages/s), 'webhooks' (status callbacks at 3R/s, "
+        "and their batched application vs a raw UPDATE) or 'join' (sign-ups per second "
+        "through the public join page: OTP request, verify, create; --samples sign-ups)."
     )
 
     def add_arguments(self, parser):
@@ -38,6 +39,7 @@ class Command(BaseCommand):
                 "reach",
                 "send",
                 "webhooks",
+                "join",
             ],
         )
         parser.add_argument("--json", action="store_true", help="print only the JSON object")
@@ -87,6 +89,8 @@ class Command(BaseCommand):
                 booths=o["booths"] or 1000,
                 seed=o["seed"],
             )
+        elif o["name"] == "join":
+            result = run_join_bench(o, progress)
         elif o["name"] in ("send", "webhooks"):
             result = run_channel_bench(o, progress)
         elif o["name"] in BROADCAST_BENCHES:
@@ -158,6 +162,23 @@ def run_channel_bench(o: dict, progress: bool) -> dict:
     if o["clients"] is not None:
         common["clients"] = o["clients"]
     return channel_bench.bench_webhooks(runs=o["runs"], **common)
+
+
+def run_join_bench(o: dict, progress: bool) -> dict:
+    """``sangathan.drives.bench``: ``--samples`` sign-ups (default 400) by ``--clients``
+    concurrent phones (default 16)."""
+    from sangathan.drives import bench as drive_bench
+
+    common = {"seed": o["seed"], "progress": progress}
+    if o["booths"]:
+        common["booths"] = o["booths"]
+    if o["people"] is not None:
+        common["people"] = o["people"]
+    if o["samples"] is not None:
+        common["signups"] = o["samples"]
+    if o["clients"] is not None:
+        common["clients"] = o["clients"]
+    return drive_bench.bench_join(**common)
 
 
 def sys_argv_for(o: dict) -> list[str]:
