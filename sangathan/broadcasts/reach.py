@@ -141,9 +141,11 @@ def _from_counters(broadcast, paths: list[str], channels) -> dict[str, dict]:
     return out
 
 
-def _computed(broadcast, parent, child_depth: int, channels) -> dict[str, dict]:
-    """Figures per child of ``parent`` (at ``child_depth``) from the outbox and receipts: the
-    drill-down below the assembly level, where a unit holds a few hundred people."""
+def _computed(broadcast, parent, children, channels) -> dict[str, dict]:
+    """Figures per child of ``parent`` from the outbox and receipts (the drill-down below the
+    assembly level, where a unit holds a few thousand people at most), keyed by the child's
+    path; people placed on ``parent`` itself are under ``parent.path``. The feed's audience
+    of a broadcast that is not narrowed is the maintained people count."""
     from django.db.models import Count, Q
     from django.db.models.functions import Substr
 
@@ -151,17 +153,24 @@ def _computed(broadcast, parent, child_depth: int, channels) -> dict[str, dict]:
     from sangathan.broadcasts.models import FeedRead
     from sangathan.channels.models import Delivery
 
-    width = STEP * child_depth
+    width = STEP * (parent.depth + 1)
     out: dict[str, dict] = defaultdict(lambda: _blank(channels))
-    feed_people = audience_people(parent, broadcast.filters, broadcast.excluded_paths)
-    for path, n in (
-        feed_people.annotate(p=Substr("unit__path", 1, width))
-        .values("p")
-        .annotate(n=Count("pk"))
-        .values_list("p", "n")
-    ):
-        if "feed" in out[path]:
-            out[path]["feed"]["audience"] = n
+    if broadcast.narrowed:
+        feed_people = audience_people(parent, broadcast.filters, broadcast.excluded_paths)
+        for path, n in (
+            feed_people.annotate(p=Substr("unit__path", 1, width))
+            .values("p")
+            .annotate(n=Count("pk"))
+            .values_list("p", "n")
+        ):
+            if "feed" in out[path]:
+                out[path]["feed"]["audience"] = n
+    elif "feed" in channels:
+        for child in children:
+            out[child.path]["feed"]["audience"] = child.people_count
+        here = parent.people_count - sum(c.people_count for c in children)
+        if here > 0:
+            out[parent.path]["feed"]["audience"] = here
     for path, read, shared in (
         FeedRead.objects.filter(broadcast=broadcast, unit_path__under=parent.path)
         .annotate(p=Substr("unit_path", 1, width))
@@ -191,6 +200,16 @@ def _computed(broadcast, parent, child_depth: int, channels) -> dict[str, dict]:
     return out
 
 
+def _sum(figures: Iterable[dict], channels) -> dict[str, dict]:
+    total = _blank(channels)
+    for per_channel in figures:
+        for channel, row in per_channel.items():
+            if channel in total:
+                for f, n in row.items():
+                    total[channel][f] += n
+    return total
+
+
 def reach_report(broadcast, unit) -> dict:
     """The reach of ``broadcast`` in ``unit`` and in each of its children, per channel, with
     acknowledgements and re-shares, and the acknowledgement roll-up for the levels below.
@@ -207,20 +226,19 @@ def reach_report(broadcast, unit) -> dict:
         .order_by("path")
     )
     child_paths = [c.path for c in children]
-    bottom = broadcast.counter_depth
-    counters_here = unit.depth <= bottom and broadcast.fanout_done_at is not None
-    if counters_here:
-        figures = _from_counters(broadcast, [unit.path], channels)[unit.path]
-    else:
-        totals = _computed(broadcast, unit, unit.depth, channels)
-        figures = totals.get(unit.path) or _blank(channels)
-    if counters_here and unit.depth + 1 <= bottom:
-        child_figures = _from_counters(broadcast, child_paths, channels)
-    else:
-        child_figures = _computed(broadcast, unit, unit.depth + 1, channels)
+    bottom = broadcast.counter_depth if broadcast.fanout_done_at is not None else 0
+    if unit.depth + 1 <= bottom:  # the unit and its children have counters: one read
+        child_figures = _from_counters(broadcast, [unit.path, *child_paths], channels)
+        figures = child_figures[unit.path]
+    else:  # the children are computed; the unit's figures are their sum (or its counter)
+        child_figures = _computed(broadcast, unit, children, channels)
+        if unit.depth <= bottom:
+            figures = _from_counters(broadcast, [unit.path], channels)[unit.path]
+        else:
+            figures = _sum(child_figures.values(), channels)
 
     acked = set(
-        Acknowledgement.objects.filter(broadcast=broadcast, unit__in=children).values_list(
+        Acknowledgement.objects.filter(broadcast=broadcast, unit__in=[unit, *children]).values_list(
             "unit_id", flat=True
         )
     )
@@ -258,7 +276,7 @@ def reach_report(broadcast, unit) -> dict:
             for level in levels
             if totals_by_level.get(level.pk)
         ]
-    unit_acked = Acknowledgement.objects.filter(broadcast=broadcast, unit=unit).exists()
+    unit_acked = unit.pk in acked
     return {
         "unit": unit,
         "channels": channels,

@@ -77,7 +77,11 @@ class Delivery(models.Model):
                 fields=["channel", "status", "next_attempt_at"], name="delivery_ready_channel"
             ),
             models.Index(fields=["provider_ref"], name="delivery_ref"),
-            models.Index(fields=["broadcast", "unit_path"], name="delivery_reach"),
+            # Reach below the assembly groups one unit's rows by (path prefix, channel,
+            # status): covering them makes it an index-only range scan.
+            models.Index(
+                fields=["broadcast", "unit_path", "channel", "status"], name="delivery_reach"
+            ),
         ]
 
     def __str__(self) -> str:
