@@ -345,6 +345,17 @@ def test_tasks_invite_and_profile(cast, live_server, phone):
         .exists()
     )
 
+    # Notifications: this server has no VAPID key, and the app says so instead of failing.
+    page.locator("#push-on").click()
+    strings = page.evaluate("JSON.parse(document.getElementById('member-strings').textContent)")
+    expect(page.locator("#push-state")).to_have_text(strings["pushUnavailable"])
+
+    # Download my data: a JSON file with the member's own data.
+    with page.expect_download() as download:
+        page.locator("#export").click()
+    exported = download.value.path().read_text(encoding="utf-8")
+    assert "पूजा यादव" in json.dumps(json.loads(exported), ensure_ascii=False)
+
     # Deleting the account asks first, then logs out.
     page.locator("#erase").click()
     expect(page.locator("#erase-dialog")).to_be_visible()
