@@ -9,6 +9,7 @@ everything in place, writes nothing and goes straight to serving.
 
 import bisect
 import datetime as dt
+import importlib
 import os
 import random
 import sys
@@ -32,6 +33,16 @@ DEMO_PASSWORD = os.environ.get("SANGATHAN_DEMO_PASSWORD", "sangathan-demo")
 CONVENOR_PHONE = "+919000000162"
 CONVENOR_NAME = "संजय राय"
 SOURCE = "demo"
+
+# Each app's demo data: (module, function(admin, convenor, lucknow) -> added?, what it says).
+DEMO_PARTS = [
+    ("sangathan.people.demo_tasks", "ensure_demo_tasks", "Demo tasks for members added."),
+    (
+        "sangathan.drives.demo",
+        "ensure_demo_drives",
+        "Demo campus drive at the University of Lucknow added (open /drives/).",
+    ),
+]
 
 WING, WING_HI = "IT cell", "आईटी विभाग"
 # (level, English title, Hindi title, seats, share of units filled)
@@ -106,6 +117,10 @@ class Command(BaseCommand):
 
         if ensure_demo_broadcasts(admin, convenor, lucknow):
             say("Demo broadcasts, acknowledgements and poll dates added.")
+        for module, function, message in DEMO_PARTS:
+            ensure = getattr(importlib.import_module(module), function)
+            if ensure(admin, convenor, lucknow):
+                say(message)
         elapsed = time.monotonic() - started
         summary = self.summary(addr, convenor, elapsed)
         self.stdout.write(summary)
