@@ -31,9 +31,32 @@ def wait_js(page, expression: str, timeout: float = 10) -> None:
         page.wait_for_timeout(100)
 
 
+# Every control a thumb has to hit: buttons, button-like links, fields, tabs, switch rows.
+TAP_TARGETS = (
+    "button, a.button, input:not([type=checkbox]), textarea, .tabs a, a.lang, label.switch"
+)
+
+
+def check_phone_layout(page) -> None:
+    """Nothing wider than the 360 px screen, and every visible tap target at least 48 px tall
+    (and wide)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide"
+    small = page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)]
+        .filter((el) => el.offsetParent !== null || getComputedStyle(el).position === "fixed")
+        .map((el) => [el.id || el.textContent.trim().slice(0, 30), el.getBoundingClientRect()])
+        .filter(([, r]) => r.width > 0 && (r.height < 47.5 || r.width < 47.5))
+        .map(([name, r]) => `${name}: ${Math.round(r.width)}x${Math.round(r.height)}`)""",
+        TAP_TARGETS,
+    )
+    assert not small, small
+
+
 def shot(page, name: str, *, full_page: bool = False) -> None:
     """What the phone's screen shows (the tab bar is fixed to its bottom); ``full_page`` for
-    the long profile."""
+    the long profile. Checks the layout first."""
+    check_phone_layout(page)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 

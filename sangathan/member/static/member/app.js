@@ -157,7 +157,7 @@ whenUnauthorized(() => {
 });
 
 /* ---------- feed ---------- */
-const feed = { items: [], cursor: null, openCode: null };
+const feed = { items: [], cursor: null, openCode: null, scrollTo: null };
 
 function localText(item) {
   const hi = [item.title_hi, item.body_hi], en = [item.title_en, item.body_en];
@@ -184,6 +184,9 @@ async function loadFeed(more = false) {
     await applyPending(page.items);
     feed.items = more ? feed.items.concat(page.items) : page.items;
     feed.cursor = page.next_cursor;
+    // A link to one message (a tapped notification) opens it: that is reading it.
+    const opened = feed.items.find((i) => i.id === feed.openCode && !i.read);
+    if (opened) markRead(opened);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
     if (!more && !feed.items.length) $("#feed-empty").textContent = problem(err);
@@ -209,9 +212,13 @@ function renderFeed() {
   const unread = feed.items.filter((i) => !i.read).length;
   $("#unread-count").textContent = unread;
   $("#unread-count").hidden = unread === 0;
-  if (feed.openCode) {
-    const open = list.querySelector(`[data-code="${CSS.escape(feed.openCode)}"]`);
-    if (open) open.scrollIntoView({ block: "start" });
+  if (feed.scrollTo) {
+    // Once, for a link to one message (a tapped notification), when it has been loaded.
+    const open = list.querySelector(`[data-code="${CSS.escape(feed.scrollTo)}"]`);
+    if (open) {
+      open.scrollIntoView({ block: "start" });
+      feed.scrollTo = null;
+    }
   }
 }
 
@@ -247,18 +254,19 @@ function feedItem(item) {
 async function toggleItem(item) {
   feed.openCode = feed.openCode === item.id ? null : item.id;
   history.replaceState(null, "", feed.openCode ? `#/feed/${encodeURIComponent(item.id)}` : "#/feed");
-  if (feed.openCode && !item.read) {
-    item.read = true;
-    renderFeed();
-    try {
-      const result = await record(`read:${item.id}`, `/feed/${encodeURIComponent(item.id)}/read`);
-      if (result.queued) toast(T.queued);
-    } catch (err) {
-      toast(problem(err));
-    }
-    return;
-  }
   renderFeed();
+  if (feed.openCode && !item.read) await markRead(item);
+}
+
+async function markRead(item) {
+  item.read = true;
+  renderFeed();
+  try {
+    const result = await record(`read:${item.id}`, `/feed/${encodeURIComponent(item.id)}/read`);
+    if (result.queued) toast(T.queued);
+  } catch (err) {
+    toast(problem(err));
+  }
 }
 
 async function markShared(item) {
@@ -554,7 +562,10 @@ function route() {
     else a.removeAttribute("aria-current");
   }
   if (screen === "feed") {
-    feed.openCode = code ? decodeURIComponent(code) : feed.openCode;
+    if (code) {
+      feed.openCode = decodeURIComponent(code);
+      feed.scrollTo = feed.openCode;
+    }
     loadFeed();
   } else if (screen === "tasks") loadTasks();
   else if (screen === "invite") loadInvite();
