@@ -107,7 +107,11 @@ def preview_counts(unit, channels, purpose: str, filters=None, excluded_paths=()
     base = audience_people(unit, filters, excluded_paths)
     counts = {}
     for channel in channels:
-        if channel == "feed" and not filters and not excluded_paths:
+        if channel == "groups":  # members of the audience's WhatsApp groups, as last counted
+            from sangathan.groups.forwards import group_members_within
+
+            counts[channel] = group_members_within(unit, excluded_paths)
+        elif channel == "feed" and not filters and not excluded_paths:
             counts[channel] = unit.people_count
         else:
             counts[channel] = reachable_on(base, channel, purpose).count()

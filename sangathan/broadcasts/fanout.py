@@ -155,7 +155,7 @@ def create_counters(broadcast: Broadcast) -> None:
     if not units:
         Broadcast.objects.filter(pk=broadcast.pk).update(counter_depth=broadcast.counter_depth)
         return
-    channels = list(dict.fromkeys(["feed", *broadcast.channels]))
+    channels = broadcast.reach_channels
     top = broadcast.audience_unit.depth
     bottom = broadcast.counter_depth
     receipts = FeedRead.objects.filter(broadcast=broadcast)
@@ -199,7 +199,7 @@ def fill_audiences(broadcast: Broadcast) -> dict[str, int]:
     totals: dict[str, int] = {}
     updates: list[tuple[int, str, str]] = []  # (audience, channel, path)
     units = list(counter_units(broadcast))
-    for channel in dict.fromkeys(["feed", *broadcast.channels]):
+    for channel in broadcast.reach_channels:
         if channel == "feed":
             if broadcast.narrowed:
                 by_path = _grouped(

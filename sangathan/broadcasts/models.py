@@ -30,6 +30,9 @@ class BroadcastChannel(models.TextChoices):
     SMS = "sms", _("SMS")
     EMAIL = "email", _("Email")
     WHATSAPP = "whatsapp", _("WhatsApp")
+    # Not sent by us: forward tasks for the admins of the audience's WhatsApp groups
+    # (sangathan.groups.forwards, run by the publish task).
+    GROUPS = "groups", _("WhatsApp groups")
 
 
 EXTERNAL_CHANNELS = ("push", "sms", "email", "whatsapp")
@@ -212,6 +215,12 @@ class Broadcast(models.Model):
     @property
     def external_channels(self) -> list[str]:
         return [c for c in self.channels if c in EXTERNAL_CHANNELS]
+
+    @property
+    def reach_channels(self) -> list[str]:
+        """The channels reach counters and the reach table cover: the feed and the external
+        ones (WhatsApp groups' reach is the groups app's confirmed estimate)."""
+        return ["feed", *self.external_channels]
 
 
 class FeedRead(models.Model):

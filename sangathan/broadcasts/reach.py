@@ -219,7 +219,7 @@ def reach_report(broadcast, unit) -> dict:
     from sangathan.broadcasts.models import Acknowledgement, Broadcast
     from sangathan.org.models import Level, OrgUnit
 
-    channels = list(dict.fromkeys(["feed", *broadcast.channels]))
+    channels = broadcast.reach_channels
     children = list(
         OrgUnit.objects.filter(path__under=unit.path, depth=unit.depth + 1)
         .select_related("level")

@@ -27,6 +27,10 @@ def publish_broadcast(broadcast_id: int) -> dict:
     if broadcast is None or broadcast.status != Broadcast.Status.SENT:
         return {}
     totals = fan_out(broadcast)
+    if "groups" in broadcast.channels:
+        from sangathan.groups.forwards import create_forward_tasks
+
+        create_forward_tasks(broadcast)
     if broadcast.external_channels:
         from sangathan.channels.tasks import drain_outbox
 

@@ -146,3 +146,6 @@ def _publish_due() -> None:
     except ImportError:
         return
     publish_due_broadcasts()
+    from sangathan.groups.tasks import periodic
+
+    periodic()  # reminders for open forward tasks, the daily coverage snapshot
