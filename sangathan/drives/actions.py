@@ -462,7 +462,11 @@ def do_review_sign_up(sign_up: SignUp, *, accept: bool, actor) -> SignUp:
     sign-up. Rejecting also takes the credit away: the person's ``referred_by`` is cleared if
     it still names this sign-up's referrer. Audited."""
     with transaction.atomic(durable=True):
-        row = SignUp.objects.select_for_update().select_related("drive__unit").get(pk=sign_up.pk)
+        row = (
+            SignUp.objects.select_for_update(of=("self",))
+            .select_related("drive__unit")
+            .get(pk=sign_up.pk)
+        )
         if row.drive is None or not jurisdiction_for(actor).contains(row.drive.unit):
             raise DriveActionRefused(_("This sign-up is outside your area."))
         if row.status != SignUpStatus.SUSPICIOUS:
