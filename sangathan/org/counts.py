@@ -68,7 +68,7 @@ def _write(column: str, totals: dict[str, int]) -> None:
 @transaction.atomic
 def recount() -> None:
     """Rebuild people_count, seats_total and seats_filled for the whole tree."""
-    from sangathan.people.models import Appointment, Person, Position
+    from sangathan.people.models import Appointment, Person
 
     people = dict(
         Person.objects.not_erased()
@@ -86,15 +86,8 @@ def recount() -> None:
     )
     _write("seats_filled", _rolled_up(filled))
 
-    seats_by_level: dict[int, int] = defaultdict(int)
-    for level_id, seats in Position.objects.values_list("level_id", "seats"):
-        seats_by_level[level_id] += seats
-    seats: dict[str, int] = {}
-    if seats_by_level:
-        for path, level_id in (
-            OrgUnit.objects.filter(level_id__in=list(seats_by_level))
-            .values_list("path", "level_id")
-            .iterator(chunk_size=20_000)
-        ):
-            seats[path] = seats_by_level[level_id]
-    _write("seats_total", _rolled_up(seats))
+    # Seats per unit: a post's own count at every unit of its level, or its committee
+    # template's count where the template is applied (sangathan.people.committees).
+    from sangathan.people.committees import direct_seats
+
+    _write("seats_total", _rolled_up(direct_seats()))

@@ -82,14 +82,31 @@ def _appoint(person, position, unit, *, actor, starts, note) -> Appointment:
             },
             code="already_holds",
         )
-    if current.count() >= position.seats:
+    from sangathan.people.committees import committee_of, seats_at
+
+    seats = seats_at(position, unit)
+    if seats == 0:
+        committee = committee_of(position)
+        raise ActionRefused(
+            _(
+                "%(position)s has no seat at %(unit)s: apply the committee “%(committee)s” "
+                "there first."
+            )
+            % {
+                "position": position.display_name,
+                "unit": unit.display_name,
+                "committee": committee.display_name if committee else "",
+            },
+            code="no_seat",
+        )
+    if current.count() >= seats:
         raise ActionRefused(
             _(
                 "All %(seats)d seat(s) of %(position)s at %(unit)s are filled; end an "
                 "appointment first."
             )
             % {
-                "seats": position.seats,
+                "seats": seats,
                 "position": position.display_name,
                 "unit": unit.display_name,
             },
@@ -126,7 +143,8 @@ def _end(appointment: Appointment, *, actor, ends) -> Appointment:
         )
     was_current = appointment.is_current(today)
     appointment.ends = ends
-    appointment.save(update_fields=["ends"])
+    appointment.ended_by = actor if actor is not None and actor.pk else None
+    appointment.save(update_fields=["ends", "ended_by"])
     if was_current:
         bump(appointment.unit.path, seats_filled=-1)
     return appointment
@@ -176,17 +194,25 @@ def do_end_appointment(
     return appointment
 
 
-def do_transfer(appointment: Appointment, new_unit: OrgUnit, *, actor) -> Appointment:
+def do_transfer(
+    appointment: Appointment, new_unit: OrgUnit, *, actor, on: datetime.date | None = None
+) -> Appointment:
     """Move the holder of ``appointment`` to the same post at ``new_unit``: the old appointment
-    ends today and a new one starts today, both or neither."""
+    ends on ``on`` (today by default) and a new one starts that day, both or neither."""
+    if new_unit.pk == appointment.unit_id:
+        raise ActionRefused(
+            _("%(person)s already holds this post at %(unit)s.")
+            % {"person": appointment.person.display_name, "unit": new_unit.display_name},
+            code="same_unit",
+        )
     with transaction.atomic(durable=True):
-        _end(appointment, actor=actor, ends=None)
+        _end(appointment, actor=actor, ends=on)
         new = _appoint(
             appointment.person,
             appointment.position,
             new_unit,
             actor=actor,
-            starts=None,
+            starts=on,
             note=appointment.note,
         )
         audit(
@@ -198,6 +224,7 @@ def do_transfer(appointment: Appointment, new_unit: OrgUnit, *, actor) -> Appoin
             from_unit=appointment.unit.code,
             to_unit=new_unit.code,
             ended_appointment=appointment.pk,
+            on=new.starts.isoformat(),
         )
     return new
 

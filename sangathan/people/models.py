@@ -242,6 +242,10 @@ class Appointment(models.Model):
     appointed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who ended it (relieved, transferred away); null while current or when not recorded.
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     note = models.CharField(_("note"), max_length=255, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
@@ -484,3 +488,153 @@ class ErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"erasure {self.pk} at {self.erased_at:%Y-%m-%d %H:%M}"
+
+
+# --- committees and reorganisation (issue 5) -------------------------------------------------
+
+
+class CommitteeTemplate(models.Model):
+    """A named set of seats for units of one level ("Booth committee", "District IT team").
+    Templates are organisation-wide; applying one to an area (``AppliedCommittee``) makes its
+    seats count at every unit of its level there (``sangathan.people.committees``)."""
+
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    name_hi = models.CharField(_("name (Hindi)"), max_length=120, blank=True)
+    level = models.ForeignKey(
+        "org.Level", on_delete=models.PROTECT, related_name="committee_templates"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["level__depth", "name_en"]
+        verbose_name = _("committee template")
+        verbose_name_plural = _("committee templates")
+        constraints = [
+            models.UniqueConstraint(fields=["name_en", "level"], name="unique_committee_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if (get_language() or "hi").startswith("hi") and self.name_hi:
+            return self.name_hi
+        return self.name_en
+
+
+class CommitteeSeat(models.Model):
+    """A post in a committee template and how many people hold it at each unit. A post
+    belongs to at most one template, so that a unit's seats of a post have one answer."""
+
+    template = models.ForeignKey(CommitteeTemplate, on_delete=models.CASCADE, related_name="seats")
+    position = models.OneToOneField(
+        Position, on_delete=models.PROTECT, related_name="committee_seat"
+    )
+    seats = models.PositiveSmallIntegerField(_("seats"), default=1)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["template", "order", "pk"]
+        verbose_name = _("committee seat")
+        verbose_name_plural = _("committee seats")
+
+    def __str__(self) -> str:
+        return f"{self.template}: {self.position} × {self.seats}"
+
+
+class AppliedCommittee(models.Model):
+    """A template applied to an area: every unit of the template's level at or below
+    ``scope`` has the template's seats. Areas of one template never overlap."""
+
+    template = models.ForeignKey(
+        CommitteeTemplate, on_delete=models.CASCADE, related_name="applications"
+    )
+    scope = models.ForeignKey("org.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    applied_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["template", "scope__path"]
+        verbose_name = _("applied committee")
+        verbose_name_plural = _("applied committees")
+        constraints = [
+            models.UniqueConstraint(fields=["template", "scope"], name="one_application_per_area")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} @ {self.scope}"
+
+
+def new_batch_token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class ReorgBatchStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("previewed")
+    APPLIED = "applied", _("applied")
+    UNDONE = "undone", _("undone")
+
+
+class ReorgBatch(models.Model):
+    """A bulk reorganisation file: kept from its preview, applied in one transaction, and
+    undoable from the changes it recorded (``ReorgChange``)."""
+
+    Status = ReorgBatchStatus
+
+    token = models.CharField(max_length=32, unique=True, default=new_batch_token)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reorg_batches",
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField()
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReorgBatchStatus.choices, default="previewed"
+    )
+    # counts of the last preview or of the application
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("reorganisation batch")
+        verbose_name_plural = _("reorganisation batches")
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+
+class ReorgChange(models.Model):
+    """One thing a batch did: the appointment it started and/or the one it ended (a transfer
+    does both), so that undo can reverse exactly that."""
+
+    batch = models.ForeignKey(ReorgBatch, on_delete=models.CASCADE, related_name="changes")
+    line = models.PositiveIntegerField()
+    action = models.CharField(max_length=10)  # appoint / relieve / transfer
+    started = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ended = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ended_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "line"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.line} {self.action}"

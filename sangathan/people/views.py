@@ -1,6 +1,5 @@
 """Staff pages for people: search across the user's area, and one person's record."""
 
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sangathan.org.scoping import get_person_for_user, jurisdiction_for
@@ -28,18 +27,12 @@ def search(request):
 
 @require_GET
 def detail(request, pk):
+    from sangathan.people.reorg_views import posts_context
+
     person = get_person_for_user(request.user, pk)
-    today = timezone.localdate()
-    appointments = list(
-        person.appointments.visible_to(request.user)
-        .select_related("position", "unit", "unit__level")
-        .order_by("-starts", "-pk")
-    )
     context = {
-        "person": person,
+        **posts_context(request, person),
         "crumbs": unit_crumbs(request.user, person.unit, include_self=True),
-        "current": [a for a in appointments if a.is_current(today)],
-        "past": [a for a in appointments if not a.is_current(today)],
         "consents": person.consents.order_by("channel", "purpose", "-granted_at"),
         "tags": person.tags.all(),
     }
