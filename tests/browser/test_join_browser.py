@@ -136,3 +136,38 @@ def test_join_works_without_javascript(live_server, browser, otp_codes, drive): 
     person = Person.objects.get(phone="+919876500002")
     assert person.unit.code == "UP-AC-172-PS-001" and person.source == f"drive:{drive.code}"
     context.close()
+
+
+def test_the_drive_page_for_its_owner(live_server, browser, cast):  # noqa: F811
+    """The convenor's view of the demo drive: funnel, codes, leaderboards (a screenshot)."""
+    from django.conf import settings
+    from django.test import Client
+    from playwright.sync_api import expect
+
+    from sangathan.drives.demo import ensure_demo_drives
+    from sangathan.drives.models import Drive
+
+    assert ensure_demo_drives(cast.superuser, cast.convenor, cast.lucknow)
+    drive = Drive.objects.get()
+    c = Client()
+    c.force_login(cast.convenor)
+    context = browser.new_context(locale="hi-IN", viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": c.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/drives/{drive.code}/")
+    expect(page.locator("#funnel")).to_be_visible()
+    expect(page.locator("#board-recruiters li").first).to_be_visible()
+    expect(page.locator("nav.main-nav a[aria-current=page]")).to_have_attribute("href", "/drives/")
+    shot(page, "drives-1-detail")
+    page.goto(f"{live_server.url}/drives/{drive.code}/suspicious/")
+    expect(page.locator("#queue tbody tr")).to_have_count(1)
+    shot(page, "drives-2-queue")
+    context.close()

@@ -195,3 +195,21 @@ def test_new_codes_avoid_every_table(campus, monkeypatch):
     fresh = iter([*taken, "FRESH234"])
     monkeypatch.setattr(models, "new_referral_code", lambda: next(fresh))
     assert models.new_unique_code() == "FRESH234"
+
+
+def test_a_closed_or_ended_drive_takes_no_sign_ups(campus, joiner):
+    import datetime
+
+    t = campus
+    t.drive.is_open = False
+    t.drive.save()
+    page = joiner.client.get(f"/join/{t.recruiter.code}")
+    assert page.status_code == 410 and "not taking sign-ups" in page.content.decode()
+    assert joiner.send(t.recruiter.code, joiner.form()).status_code == 410
+    t.drive.is_open = True
+    t.drive.ends = datetime.date.today() - datetime.timedelta(days=1)
+    t.drive.save()
+    assert joiner.send(t.gate.code, joiner.form()).status_code == 410
+    assert joiner.sent == [] and not SignUp.objects.exists()
+    # A personal invite has no drive to close.
+    assert joiner.client.get(f"/join/{t.convenor_person.referral_code}").status_code == 200
