@@ -45,15 +45,6 @@ def test_the_preview_names_every_problem_by_line(groups):
     assert not Group.objects.filter(name="बूथ 2 कार्यकर्ता").exists()
 
 
-def test_reasons_read_in_hindi_first(groups):
-    from django.utils import translation
-
-    result = import_groups(read_groups_file(CSV.encode()), actor=groups.convenor)
-    with translation.override("hi"):
-        text = reasons(result)[3]
-    assert text  # translated when the catalogue has it; never empty
-
-
 def test_upload_preview_then_confirm_in_one_go(groups):
     c = client_for(groups.convenor)
     upload = SimpleUploadedFile("groups.csv", CSV.encode(), content_type="text/csv")
