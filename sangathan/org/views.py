@@ -241,6 +241,9 @@ def appointments_context(request, unit: OrgUnit, form: AppointForm) -> dict:
         .select_related("person", "person__unit", "position")
         .order_by("starts", "pk")
     )
+    from sangathan.people.committees import seats_for_unit
+
+    seats = seats_for_unit(unit, positions)  # a committee's seats where it applies
     holders: dict[int, list] = {p.pk: [] for p in positions}
     for a in current:
         a.person_visible = j.contains(a.person.unit)
@@ -248,10 +251,12 @@ def appointments_context(request, unit: OrgUnit, form: AppointForm) -> dict:
     rows = [
         {
             "position": p,
+            "seats": seats[p.pk],
             "holders": holders[p.pk],
-            "vacant": range(max(p.seats - len(holders[p.pk]), 0)),
+            "vacant": range(max(seats[p.pk] - len(holders[p.pk]), 0)),
         }
         for p in positions
+        if seats[p.pk] or holders[p.pk]
     ]
     history = (
         Appointment.objects.filter(unit=unit, ends__isnull=False, ends__lte=today)
@@ -382,6 +387,7 @@ def vacancies(request, code):
         positions = [p for p in positions if p.level.slug == level]
     position = next((p for p in positions if str(p.pk) == request.GET.get("position")), None)
     page = None
+    seats = 0
     if position is not None:
         filled = (
             Appointment.objects.current()
@@ -391,11 +397,19 @@ def vacancies(request, code):
             .annotate(n=Count("pk"))
             .values("n")
         )
+        from sangathan.people.committees import seat_rule
+
+        seats, scopes = seat_rule(position)  # a committee's post has seats where it applies
+        where = Q()
+        if scopes is not None:
+            where = Q(pk__in=[])
+            for path in scopes:
+                where |= Q(path__under=path)
         units = (
             OrgUnit.objects.within(unit)
-            .filter(level_id=position.level_id)
+            .filter(where, level_id=position.level_id)
             .annotate(filled=Coalesce(Subquery(filled), 0))
-            .filter(filled__lt=position.seats)
+            .filter(filled__lt=seats)
             .select_related("level", "polling_location")
             .order_by("path")
         )
@@ -405,6 +419,7 @@ def vacancies(request, code):
         "crumbs": unit_crumbs(request.user, unit),
         "positions": positions,
         "position": position,
+        "seats": seats,
         "level": level,
         "page": page,
     }

@@ -80,6 +80,17 @@ def seats_at(position: Position, unit: OrgUnit) -> int:
     return seats_for_unit(unit, [position])[position.pk]
 
 
+def seat_rule(position: Position) -> tuple[int, list[str] | None]:
+    """(seats per unit, paths of the areas where they exist — None for everywhere)."""
+    seat = CommitteeSeat.objects.filter(position=position).first()
+    if seat is None:
+        return position.seats, None
+    scopes = AppliedCommittee.objects.filter(template_id=seat.template_id).values_list(
+        "scope__path", flat=True
+    )
+    return seat.seats, list(scopes)
+
+
 def committee_of(position: Position) -> CommitteeTemplate | None:
     seat = CommitteeSeat.objects.filter(position=position).select_related("template").first()
     return seat.template if seat else None

@@ -200,3 +200,20 @@ def test_apply_and_remove_through_the_page(t):
     assert r.status_code == 302
     assert not AppliedCommittee.objects.filter(scope=t.ac_west).exists()
     assert_counts_match_recount()
+
+
+def test_demo_committees(cast):
+    from sangathan.people.demo_committees import ensure_demo_committees
+    from sangathan.people.models import AppliedCommittee, Appointment
+
+    for i in range(6):
+        make_person(cast.booth1 if i % 2 else cast.booth2, f"सदस्य {i}")
+    assert ensure_demo_committees(cast.superuser, cast.convenor, cast.lucknow) is True
+    assert ensure_demo_committees(cast.superuser, cast.convenor, cast.lucknow) is False
+    names = set(CommitteeTemplate.objects.values_list("name_en", flat=True))
+    assert names == {"Booth committee", "District IT team"}
+    assert AppliedCommittee.objects.filter(scope=cast.lucknow).count() == 2
+    cast.lucknow.refresh_from_db()
+    assert 0 < cast.lucknow.seats_filled < cast.lucknow.seats_total  # some vacancies left
+    assert Appointment.objects.current().filter(position__title_en="IT volunteer").exists()
+    assert_counts_match_recount()
