@@ -339,6 +339,7 @@ class TaskKind(models.TextChoices):
     FORWARD = "forward", _("Forward a message")
     ADD_MEMBERS = "add_members", _("Add members")
     ATTEND = "attend", _("Attend a meeting")
+    ACTION = "action", _("Action item from a meeting")
     OTHER = "other", _("Other")
 
 
