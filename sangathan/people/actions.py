@@ -811,6 +811,10 @@ def do_mark_task_done(person: Person, task, *, request=None):
         done, created = TaskDone.objects.get_or_create(task=task, person=person)
         if created:
             audit("task_done", obj=task, request=request, person=person.pk)
+            if task.kind == "action":  # a meeting's action item follows its task
+                from sangathan.meetings.actions import task_done_changed
+
+                task_done_changed(task, person, done=True)
     return done
 
 
@@ -823,4 +827,8 @@ def do_mark_task_undone(person: Person, task, *, request=None) -> bool:
         deleted = TaskDone.objects.filter(task=task, person=person).delete()[0]
         if deleted:
             audit("task_undone", obj=task, request=request, person=person.pk)
+            if task.kind == "action":
+                from sangathan.meetings.actions import task_done_changed
+
+                task_done_changed(task, person, done=False)
     return bool(deleted)

@@ -149,3 +149,6 @@ def _publish_due() -> None:
     from sangathan.groups.tasks import periodic
 
     periodic()  # reminders for open forward tasks, the daily coverage snapshot
+    from sangathan.meetings.tasks import periodic as meetings_periodic
+
+    meetings_periodic()  # overdue action items escalate to the next level up
