@@ -548,7 +548,6 @@ def do_add_action_item(
     unit: OrgUnit | None = None,
     agenda_item: AgendaItem | None = None,
     details: str = "",
-    carried_from: ActionItem | None = None,
     request=None,
 ) -> ActionItem:
     """An action item for one person, or for ``position`` at ``unit`` (whoever holds it
@@ -587,7 +586,6 @@ def do_add_action_item(
             position=position,
             unit=unit,
             due=due,
-            carried_from=carried_from,
             created_by=_actor(actor),
         )
         item.task = _action_task(item, actor)
@@ -750,36 +748,22 @@ def escalate_overdue(today: datetime.date | None = None) -> int:
 
 
 def _carry_open_items(previous: Meeting, meeting: Meeting, actor) -> None:
-    """The follow-up starts from the open action items: its first agenda item lists them,
-    and each is carried over (the same assignee and due date, a link back)."""
+    """The follow-up starts from the open action items: its first agenda item lists them.
+    The items themselves stay with the meeting that decided them (one item, one task, one
+    tick); the follow-up's page shows them with their live status."""
     items = list(previous.action_items.open().select_related("person", "position", "unit"))
     if not items:
         return
-    lines = "\n".join(f"• {i.title} — {i.assignee_label}" for i in items)
-    agenda = AgendaItem.objects.create(
+    lines = "\n".join(
+        f"• {i.title} — {i.assignee_label}" + (f" ({i.due:%d.%m.%Y})" if i.due else "")
+        for i in items
+    )
+    AgendaItem.objects.create(
         meeting=meeting,
         order=0,
         title=_("Open action items from %(meeting)s") % {"meeting": previous.display_title},
         minutes=max(10, 5 * len(items)),
         notes=lines,
-    )
-    ActionItem.objects.bulk_create(
-        [
-            ActionItem(
-                meeting=meeting,
-                agenda_item=agenda,
-                title=i.title,
-                details=i.details,
-                person=i.person,
-                position=i.position,
-                unit=i.unit,
-                due=i.due,
-                carried_from=i,
-                # The task stays with the original item: one task, one tick.
-                created_by=_actor(actor),
-            )
-            for i in items
-        ]
     )
 
 

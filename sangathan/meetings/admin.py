@@ -44,5 +44,4 @@ class ActionItemAdmin(admin.ModelAdmin):
         "unit",
         "task",
         "escalation_task",
-        "carried_from",
     ]

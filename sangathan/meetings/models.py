@@ -362,10 +362,6 @@ class ActionItem(models.Model):
         blank=True,
         related_name="escalated_action_item",
     )
-    # The open item of an earlier meeting this one carries forward.
-    carried_from = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="carried_to"
-    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

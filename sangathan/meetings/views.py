@@ -213,8 +213,22 @@ def meeting_detail(request, code):
         "action_form": ActionItemForm(user=request.user, meeting=meeting),
         "follow_form": FollowUpForm(),
         "follow_ups": meeting.follow_ups.all(),
+        "carried": carried_items(meeting),
     }
     return render(request, "meetings/detail.html", context)
+
+
+def carried_items(meeting: Meeting):
+    """The previous meeting's action items that were still open when this one was planned."""
+    if meeting.follows_id is None:
+        return []
+    from django.db.models import Q
+
+    return list(
+        meeting.follows.action_items.filter(
+            Q(status="open") | Q(done_at__gte=meeting.created_at)
+        ).select_related("person", "position", "unit", "meeting")
+    )
 
 
 @require_POST

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from sangathan.accounts.middleware import public
+from sangathan.meetings.app_strings import meeting_strings
 
 # What the service worker stores at install: the whole shell, so the app opens offline.
 SHELL_STATIC = [
@@ -31,6 +32,7 @@ SHELL_STATIC = [
     "member/app.js",
     "member/api.js",
     "member/outbox.js",
+    "member/meetings.js",
     "member/icons/icon-192.png",
     "member/icons/icon-512.png",
     "member/icons/icon-maskable-512.png",
@@ -109,6 +111,7 @@ def _strings() -> dict[str, str]:
         "exported": _("Your data has been downloaded."),
         "erased": _("Your account has been deleted. Thank you for being with us."),
         "eraseConfirmNeeded": _("Tick the box to confirm."),
+        **meeting_strings(),
     }
 
 

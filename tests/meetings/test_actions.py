@@ -10,6 +10,7 @@ from sangathan.meetings.ics import parse
 from sangathan.meetings.models import ActionItem, Invitation, Meeting
 from sangathan.people.actions import ActionRefused, do_mark_task_done, do_mark_task_undone
 from sangathan.people.models import Task, TaskDone
+from tests.conftest import client_for
 from tests.factories import appoint, make_person
 from tests.meetings.conftest import consent
 
@@ -218,9 +219,7 @@ def test_overdue_items_escalate_once(meetings):
 def test_follow_up_starts_from_open_action_items(meetings):
     t = meetings
     m = t.state_meeting
-    open_item = actions.do_add_action_item(
-        t.state_admin, m, title="Open one", person=t.convenor_person
-    )
+    actions.do_add_action_item(t.state_admin, m, title="Open one", person=t.convenor_person)
     done_item = actions.do_add_action_item(
         t.state_admin, m, title="Done one", person=t.convenor_person
     )
@@ -232,9 +231,11 @@ def test_follow_up_starts_from_open_action_items(meetings):
     assert new.follows == m and new.host_unit == m.host_unit
     first = new.agenda.first()
     assert "Open one" in first.notes and "Done one" not in first.notes
-    carried = new.action_items.get()
-    assert carried.carried_from == open_item and carried.agenda_item == first
+    # the items stay with the meeting that decided them: one item, one task
+    assert not new.action_items.exists()
     assert new.rules.count() == 1 and list(new.extra_invitees.all()) == [t.volunteer_person]
+    page = client_for(t.state_admin).get(f"/meetings/{new.code}/").content.decode()
+    assert "Open action items from the last meeting" in page and "Open one" in page
 
 
 def test_cancelled_meeting_refuses_invitations(meetings):

@@ -1,12 +1,13 @@
 /* The member app: screens filled from the JSON API. Hash routes: #/login, #/feed,
-   #/feed/<code>, #/tasks, #/invite, #/profile. */
+   #/feed/<code>, #/tasks, #/meetings[/<code>[/checkin/<digits>]], #/invite, #/profile. */
 import { api, ApiError, pending, record, session, whenUnauthorized } from "./api.js";
+import { initMeetings } from "./meetings.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const T = JSON.parse($("#member-strings").textContent);
 const config = JSON.parse($("#member-config").textContent);
 const LANG = config.lang;
-const SCREENS = ["login", "feed", "tasks", "invite", "profile"];
+const SCREENS = ["login", "feed", "tasks", "meetings", "invite", "profile"];
 
 /* "%(name)s" placeholders, as gettext writes them. */
 function fmt(message, values) {
@@ -353,6 +354,9 @@ async function toggleTask(task, card) {
   }
 }
 
+/* ---------- meetings (meetings.js) ---------- */
+const meetings = initMeetings({ $, el, fmt, toast, problem, T, LANG });
+
 /* ---------- invite ---------- */
 let invite = null;
 
@@ -568,6 +572,7 @@ function route() {
     }
     loadFeed();
   } else if (screen === "tasks") loadTasks();
+  else if (screen === "meetings") meetings.load(code);
   else if (screen === "invite") loadInvite();
   else if (screen === "profile") loadProfile();
   else if (screen === "login") $("#phone").focus();

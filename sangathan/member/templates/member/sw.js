@@ -20,7 +20,7 @@ const BADGE = {{ badge }};
 const DEFAULT_TITLE = {{ default_title }};
 // The member's own data, kept for offline reading. Not the data export (a download) nor
 // attachments' bytes beyond what the member opened.
-const CACHED_API = ["/api/v1/feed", "/api/v1/me/tasks", "/api/v1/me/invite", "/api/v1/me/profile"];
+const CACHED_API = ["/api/v1/feed", "/api/v1/me/tasks", "/api/v1/me/meetings", "/api/v1/me/invite", "/api/v1/me/profile"];
 const SLOW_NETWORK_MS = 4000;
 
 importScripts({{ outbox_url }});
