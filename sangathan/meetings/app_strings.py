@@ -11,7 +11,7 @@ def meeting_strings() -> dict[str, str]:
         "venue": _("Venue"),
         "chair": _("Chair: %(name)s"),
         "joinOnline": _("Join online"),
-        "agendaCount": _("Agenda (%(count)s items)"),
+        "agendaCount": _("Agenda: %(count)s"),
         "minutes": _("%(count)s min"),
         "rsvpQuestion": _("Will you come?"),
         "rsvpYes": _("Yes"),
