@@ -79,10 +79,11 @@ def _apply(deltas: dict[tuple[int, str, str], dict[str, int]]) -> None:
             cursor.executemany(sql, rows)
 
 
-def record_status_changes(changes: Iterable[tuple[int, str, str, str, str]]) -> None:
+def record_status_changes(changes: Iterable[tuple]) -> None:
     """Move the counters for a batch of delivery status changes, each
-    ``(broadcast_id, channel, unit_path, old_status, new_status)``, in one statement per
-    counter row touched. Call inside the transaction that changed the deliveries."""
+    ``(broadcast_id, channel, unit_path, old_status, new_status)`` with an optional sixth
+    item, how many deliveries made that change (1 if absent), in one statement per counter
+    row touched. Call inside the transaction that changed the deliveries."""
     changes = list(changes)
     if not changes:
         return
@@ -90,10 +91,12 @@ def record_status_changes(changes: Iterable[tuple[int, str, str, str, str]]) -> 
     # Count identical changes first (a batch is mostly "sent → delivered" in a few hundred
     # units), then spread each count over its ancestors' counters.
     grouped: dict[tuple, int] = defaultdict(int)
-    for broadcast_id, channel, unit_path, old, new in changes:
+    for broadcast_id, channel, unit_path, old, new, *count in changes:
         if old != new:
             bottom = depths[broadcast_id][1]
-            grouped[(broadcast_id, channel, unit_path[: STEP * bottom], old, new)] += 1
+            grouped[(broadcast_id, channel, unit_path[: STEP * bottom], old, new)] += (
+                count[0] if count else 1
+            )
     diffs: dict[tuple[str, str], dict[str, int]] = {}
     deltas: dict[tuple[int, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (broadcast_id, channel, path, old, new), count in grouped.items():

@@ -768,7 +768,7 @@ def bench_webhooks(
     people: int = 20_000,
     workers: int = 2,
     threads: int = 4,
-    apply_batch: int = 5000,
+    apply_batch: int = 20000,
     seed: int = 42,
     progress: bool = False,
 ) -> dict:

@@ -76,7 +76,8 @@ class Delivery(models.Model):
             models.Index(
                 fields=["channel", "status", "next_attempt_at"], name="delivery_ready_channel"
             ),
-            models.Index(fields=["provider_ref"], name="delivery_ref"),
+            # A status callback names the provider's message id on one channel.
+            models.Index(fields=["provider_ref", "channel"], name="delivery_ref"),
             # Reach below the assembly groups one unit's rows by (path prefix, channel,
             # status): covering them makes it an index-only range scan.
             models.Index(

@@ -4,9 +4,9 @@ A webhook only stores what it was told (``StatusEvent``, one row per provider, m
 status, so a replay inserts nothing) and wakes the applier. The applier takes the pending
 events in batches, oldest first, and moves each delivery forward in state order
 (``STATUS_RANK``): a late "delivered" never overwrites "read", "failed" may follow "sent" but
-not "delivered", and duplicates or shuffled callbacks leave one final status. Changed
-deliveries are written set-based, the reach counters move in the same transaction, and the
-events are marked applied.
+not "delivered", and duplicates or shuffled callbacks leave one final status. It all happens
+in SQL, set-based: the deliveries move, the reach counters move in the same transaction, and
+the events are marked applied.
 
 An event whose message has no delivery yet (the callback overtook the worker recording the
 send) stays pending and is tried again on the next run; after a day it is dropped.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from datetime import timedelta
 
 from django.db import connection, transaction
@@ -39,11 +38,7 @@ EVENT_RANK = {status: STATUS_RANK[status] for status in EVENT_STATUSES}
 ORPHAN_TTL = timedelta(days=1)
 
 
-class _Raced(Exception):
-    """Another applier marked some of our events first: roll back and read again."""
-
-
-def apply_status_events(limit: int = 5000) -> int:
+def apply_status_events(limit: int = 20000) -> int:
     """Apply the pending status events in batches of ``limit``; returns how many events were
     used up (applied, or dropped as unknown after a day). Events that arrive while it runs are
     left for the next run, so a steady stream cannot keep it busy for ever."""
@@ -54,162 +49,165 @@ def apply_status_events(limit: int = 5000) -> int:
     total = 0
     cursor = 0
     while True:
-        for _attempt in range(3):
-            try:
-                used, seen_to = _apply_batch(limit, cursor, last_id)
-                break
-            except _Raced:
-                continue
-        else:
-            used, seen_to = 0, None
+        used, seen_to = _apply_batch(limit, cursor, last_id)
         total += used
         if seen_to is None:
             return total
         cursor = seen_to
 
 
+MOVES = "sangathan_status_moves"
+
+
+def _rank(column: str) -> str:
+    """SQL for the state-order rank of a status column (unknown statuses rank lowest)."""
+    whens = " ".join(f"WHEN '{s}' THEN {r}" for s, r in STATUS_RANK.items())
+    return f"(CASE {column} {whens} ELSE -1 END)"
+
+
+def _status_of_rank(column: str) -> str:
+    whens = " ".join(f"WHEN {r} THEN '{s}'" for s, r in EVENT_RANK.items())
+    return f"(CASE {column} {whens} END)"
+
+
+def _channel_of(column: str) -> str:
+    whens = " ".join(f"WHEN '{p}' THEN '{c}'" for p, c in PROVIDER_CHANNEL.items())
+    return f"(CASE {column} {whens} ELSE {column} END)"
+
+
+def _moves_table(cursor) -> None:
+    """A temporary table of this batch's delivery moves, empty at the start of a batch."""
+    columns = (
+        "delivery_id bigint PRIMARY KEY, broadcast_id bigint, channel varchar(16), "
+        "unit_path varchar(255), provider varchar(16), provider_ref varchar(128), "
+        "old varchar(16), new varchar(16), status_at timestamp with time zone, "
+        "error varchar(300)"
+    )
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {MOVES} ({columns})")
+    # Emptied here, not only at commit: a batch may run inside a caller's transaction.
+    cursor.execute(f"DELETE FROM {MOVES}")
+
+
+def _write_moves(cursor, table: str, postgres: bool) -> None:
+    """Move the deliveries in the moves table to their new status, time and error."""
+    if postgres:
+        cursor.execute(
+            f"UPDATE {table} SET status = m.new, status_at = m.status_at, error = m.error "
+            f"FROM {MOVES} m WHERE {table}.id = m.delivery_id"
+        )
+    else:
+        # SQLite plans UPDATE … FROM as a scan of the whole outbox; look each moved row up
+        # by its id instead.
+        cursor.execute(
+            f"UPDATE {table} SET (status, status_at, error) = "
+            f"(SELECT new, status_at, error FROM {MOVES} WHERE delivery_id = {table}.id) "
+            f"WHERE {table}.id IN (SELECT delivery_id FROM {MOVES})"
+        )
+
+
 def _apply_batch(limit: int, after_id: int, up_to_id: int) -> tuple[int, int | None]:
     """One batch: the oldest ``limit`` pending events with ``after_id < id <= up_to_id``.
     Returns (events used up, highest id looked at, or None when there was nothing).
 
-    Plain SQL: at tens of thousands of events a second, building ORM queries with thousands
-    of parameters and converting every timestamp cost more than the database work."""
+    Set-based: the best status per message in the batch, the deliveries it moves forward
+    (into a temporary table, with their old status), one ``UPDATE … FROM`` of those, the
+    counters from their grouped changes, one ``UPDATE`` marking the events. The rows never
+    travel to Python; at tens of thousands of events a second, doing the state machine in
+    Python cost several times the database work."""
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
-    events_table = connection.ops.quote_name(StatusEvent._meta.db_table)
+    q = connection.ops.quote_name
+    events_table = q(StatusEvent._meta.db_table)
+    table = q(Delivery._meta.db_table)
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
-        lock = (
-            " FOR UPDATE SKIP LOCKED"
-            if connection.features.has_select_for_update_skip_locked
-            else ""
-        )
-        cursor.execute(
-            f"SELECT id, provider, provider_ref, status FROM {events_table} "
-            f"WHERE applied_at IS NULL AND id > %s AND id <= %s ORDER BY id LIMIT %s{lock}",
-            [after_id, up_to_id, limit],
-        )
-        events = cursor.fetchall()
-        if not events:
-            return 0, None
-        seen_to = events[-1][0]
-
-        # (channel, provider_ref) → its events, as rows (id, provider, provider_ref, status)
-        by_ref: dict[tuple[str, str], list[tuple]] = defaultdict(list)
-        for row in events:
-            by_ref[(PROVIDER_CHANNEL.get(row[1], row[1]), row[2])].append(row)
-
-        deliveries = _lock_deliveries(cursor, {ref for _channel, ref in by_ref})
-        waiting: list[int] = []
-        targets: dict[tuple[str, str], list[int]] = defaultdict(list)  # (provider, status) → ids
-        changes = []
-        for key, ref_events in by_ref.items():
-            rows = deliveries.get(key)
-            if rows is None:
-                waiting += [e[0] for e in ref_events]
-                continue
-            for delivery_id, broadcast_id, unit_path, old in rows:
-                final = _final_status(old, ref_events)
-                if final is not None:
-                    targets[final].append(delivery_id)
-                    changes.append((broadcast_id, key[0], unit_path, old, final[1]))
-        if waiting:
-            skip = set(waiting)
-            used = [e[0] for e in events if e[0] not in skip]
+        if postgres:
+            # This applier's events; another one running at once takes the next ones.
+            cursor.execute(
+                f"SELECT id FROM {events_table} WHERE applied_at IS NULL AND id > %s "
+                f"AND id <= %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                [after_id, up_to_id, limit],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                return 0, None
+            seen_to = ids[-1]
+            batch = "JOIN unnest(%s::bigint[]) AS batch(id) ON batch.id = e.id"
+            batch_params: list = [ids]
         else:
-            used = [e[0] for e in events]
-
-        for (provider, status), ids in targets.items():
-            _write_status(cursor, provider, status, ids)
-        record_status_changes(changes)
-
-        if waiting:
-            # Unknown after a day: the message was never ours, or its send was lost.
-            join, where, params = _in(f"{events_table}.id", waiting)
+            # One writer at a time: the range is exactly the batch.
             cursor.execute(
-                f"SELECT id FROM {events_table}{_also(join)} WHERE {where} AND received_at < %s",
-                [*params, adapt(now - ORPHAN_TTL)],
+                f"SELECT MAX(id) FROM (SELECT id FROM {events_table} WHERE applied_at IS NULL "
+                f"AND id > %s AND id <= %s ORDER BY id LIMIT %s) AS batch",
+                [after_id, up_to_id, limit],
             )
-            used += [row[0] for row in cursor.fetchall()]
-        if used:
-            join, where, params = _in(f"{events_table}.id", used)
+            seen_to = cursor.fetchone()[0]
+            if seen_to is None:
+                return 0, None
+            batch = "WHERE e.applied_at IS NULL AND e.id > %s AND e.id <= %s"
+            batch_params = [after_id, seen_to]
+        # The best status per message, with its time and error.
+        rank = _rank("e.status")
+        if postgres:
+            best = (
+                f"SELECT DISTINCT ON (e.provider, e.provider_ref) e.provider, e.provider_ref, "
+                f"{rank} AS r, e.occurred_at, e.error FROM {events_table} e {batch} "
+                f"ORDER BY e.provider, e.provider_ref, {rank} DESC"
+            )
+        else:
+            # SQLite takes the bare columns of an aggregate query from the row holding MAX().
+            best = (
+                f"SELECT e.provider, e.provider_ref, MAX({rank}) AS r, e.occurred_at, e.error "
+                f"FROM {events_table} e {batch} GROUP BY e.provider, e.provider_ref"
+            )
+        if postgres:
+            # Lock the deliveries in id order first, so two appliers cannot deadlock.
             cursor.execute(
-                f"UPDATE {events_table} SET applied_at = %s {_also(join, 'FROM')} "
-                f"WHERE applied_at IS NULL AND {where}",
-                [adapt(now), *params],
+                f"SELECT d.id FROM {table} d JOIN ({best}) b "
+                f"ON d.provider_ref = b.provider_ref AND d.channel = {_channel_of('b.provider')} "
+                f"ORDER BY d.id FOR UPDATE OF d",
+                batch_params,
             )
-            if cursor.rowcount != len(used):
-                raise _Raced
-    return len(used), seen_to
-
-
-def _in(column: str, values, array_type: str = "bigint") -> tuple[str, str, list]:
-    """(joined table or "", condition, parameters) matching ``column`` against ``values``.
-    PostgreSQL joins an unnested array (``= ANY(array)`` may be planned as a sequential
-    scan that tests every row against every value); SQLite takes an ``IN`` list."""
-    values = list(values)
-    if connection.vendor == "postgresql":
-        return f"unnest(%s::{array_type}[]) AS u(v)", f"{column} = u.v", [values]
-    return "", f"{column} IN ({', '.join(['%s'] * len(values))})", values
-
-
-def _also(joined: str, keyword: str = ",") -> str:
-    return f"{keyword} {joined}" if joined else ""
-
-
-def _lock_deliveries(cursor, refs: set[str]) -> dict[tuple[str, str], list[tuple]]:
-    """The deliveries with these provider references, locked in id order (so two appliers
-    cannot deadlock on each other), keyed by (channel, provider_ref)."""
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    lock = f" FOR UPDATE OF {table}" if connection.features.has_select_for_update else ""
-    found: dict[tuple[str, str], list[tuple]] = defaultdict(list)
-    refs = sorted(refs)
-    for i in range(0, len(refs), 5000):
-        join, where, params = _in(f"{table}.provider_ref", refs[i : i + 5000], "varchar")
+        _moves_table(cursor)
         cursor.execute(
-            f"SELECT {table}.id, channel, provider_ref, broadcast_id, unit_path, status "
-            f"FROM {table}{_also(join)} WHERE {where} ORDER BY {table}.id{lock}",
-            params,
+            f"INSERT INTO {MOVES} (delivery_id, broadcast_id, channel, unit_path, provider, "
+            f"provider_ref, old, new, status_at, error) "
+            f"SELECT d.id, d.broadcast_id, d.channel, d.unit_path, b.provider, d.provider_ref, "
+            f"d.status, {_status_of_rank('b.r')}, b.occurred_at, "
+            f"CASE WHEN b.r = {EVENT_RANK['failed']} THEN COALESCE(SUBSTR(b.error, 1, 300), '') "
+            f"ELSE d.error END "
+            f"FROM ({best}) b JOIN {table} d ON d.provider_ref = b.provider_ref "
+            f"AND d.channel = {_channel_of('b.provider')} "
+            f"WHERE b.r > {_rank('d.status')}",
+            batch_params,
         )
-        for delivery_id, channel, ref, broadcast_id, unit_path, status in cursor.fetchall():
-            found[(channel, ref)].append((delivery_id, broadcast_id, unit_path, status))
-    return found
-
-
-def _write_status(cursor, provider: str, status: str, ids: list[int]) -> None:
-    """Move deliveries ``ids`` to ``status``, set-based: the status time (and a failure's
-    error) come from the event itself, found through its unique (provider, key) index."""
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    events_table = connection.ops.quote_name(StatusEvent._meta.db_table)
-    event = (
-        f"FROM {events_table} e WHERE e.provider = %s "
-        f"AND e.{connection.ops.quote_name('key')} = {table}.provider_ref || %s"
-    )
-    suffix = f":{status}"
-    sets = f"status = %s, status_at = (SELECT e.occurred_at {event})"
-    params: list = [status, provider, suffix]
-    if status == "failed":
-        sets += f", error = COALESCE((SELECT SUBSTR(e.error, 1, 300) {event}), '')"
-        params += [provider, suffix]
-    for i in range(0, len(ids), 5000):
-        join, where, id_params = _in(f"{table}.id", ids[i : i + 5000])
+        if cursor.rowcount:
+            _write_moves(cursor, table, postgres)
+            cursor.execute(
+                f"SELECT broadcast_id, channel, unit_path, old, new, COUNT(*) FROM {MOVES} "
+                f"GROUP BY broadcast_id, channel, unit_path, old, new"
+            )
+            record_status_changes(cursor.fetchall())
+        # Used up: events whose message is ours (applied, or already past them), and events
+        # unknown after a day (never ours, or the send was lost). The rest wait.
+        if postgres:
+            target = (
+                f"UPDATE {events_table} SET applied_at = %s FROM unnest(%s::bigint[]) "
+                f"AS batch(id) WHERE batch.id = {events_table}.id"
+            )
+        else:
+            target = (
+                f"UPDATE {events_table} SET applied_at = %s WHERE applied_at IS NULL "
+                f"AND id > %s AND id <= %s"
+            )
         cursor.execute(
-            f"UPDATE {table} SET {sets} {_also(join, 'FROM')} WHERE {where}",
-            [*params, *id_params],
+            f"{target} AND (received_at < %s OR EXISTS (SELECT 1 FROM {table} d "
+            f"WHERE d.provider_ref = {events_table}.provider_ref "
+            f"AND d.channel = {_channel_of(f'{events_table}.provider')}))",
+            [adapt(now), *batch_params, adapt(now - ORPHAN_TTL)],
         )
-
-
-def _final_status(current: str, events: list[tuple]) -> tuple[str, str] | None:
-    """(provider, status) a delivery ends in after ``events`` (rows of id, provider,
-    provider_ref, status; in any order, with duplicates), or None if nothing moves it
-    forward."""
-    best = None
-    rank = STATUS_RANK.get(current, 0)
-    for event in events:
-        r = EVENT_RANK.get(event[3], -1)
-        if r > rank:
-            rank = r
-            best = (event[1], event[3])
-    return best
+        used = max(cursor.rowcount, 0)
+    return used, seen_to
 
 
 # --- waking the applier --------------------------------------------------------------------
