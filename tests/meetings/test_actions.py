@@ -244,3 +244,25 @@ def test_cancelled_meeting_refuses_invitations(meetings):
     with pytest.raises(ActionRefused):
         actions.do_send_invitations(t.state_admin, t.state_meeting)
     assert Meeting.objects.get(pk=t.state_meeting.pk).checkin_open() is False
+
+
+def test_the_worker_sweep_escalates(meetings):
+    from sangathan.core.management.commands.worker import _publish_due
+    from sangathan.meetings import tasks
+
+    t = meetings
+    item = actions.do_add_action_item(
+        t.state_admin,
+        t.state_meeting,
+        title="Late",
+        position=t.district_pos,
+        unit=t.lucknow,
+        due=timezone.localdate() - datetime.timedelta(days=2),
+    )
+    tasks._last_run = 0.0
+    _publish_due()
+    item.refresh_from_db()
+    # Lucknow's district convenor post: the next level up with a holder is the state
+    assert item.escalation_task.position_id == t.state_admin_pos.pk
+    assert item.escalation_task.scope_unit_id == t.up.pk
+    assert tasks.periodic(force=True) == {"escalated": 0}
