@@ -31,8 +31,10 @@ def test_demo_builds_lucknow_and_a_second_run_changes_nothing():
     assert OrgUnit.objects.filter(level__slug="district", code__startswith="UP-D-").count() == 75
     assert OrgUnit.objects.below(ac).filter(level__slug="mandal").exists()
     assert OrgUnit.objects.below(ac).filter(level__slug="booth").count() > 250
-    assert counts["Person"] == 401  # the seeded people and the district convenor
-    assert lucknow.people_count == Person.objects.within(lucknow).count() == 401
+    # the seeded people and the district convenor, and the demo drive's sign-ups
+    assert Person.objects.filter(source="demo").count() == 401
+    assert counts["Person"] == 401 + Person.objects.exclude(source="demo").count()
+    assert lucknow.people_count == Person.objects.within(lucknow).count() == counts["Person"]
 
     second = run_demo()
     assert row_counts() == counts
@@ -45,7 +47,7 @@ def test_demo_has_consents_vacancies_and_a_convenor_who_sees_only_lucknow():
     out = run_demo()
     lucknow = OrgUnit.objects.get(code="UP-D-162")
     assert Consent.objects.filter(withdrawn_at__isnull=False, evidence="STOP reply").exists()
-    assert set(Consent.objects.values_list("channel", flat=True)) == {"app", "sms", "whatsapp"}
+    assert {"app", "sms", "whatsapp"} <= set(Consent.objects.values_list("channel", flat=True))
     # Deliberate vacancies: some booths and one of two co-convenor seats are empty.
     assert 0 < lucknow.seats_filled < lucknow.seats_total
     booth_volunteers = Appointment.objects.filter(position__title_en="Booth volunteer").count()
@@ -59,3 +61,26 @@ def test_demo_has_consents_vacancies_and_a_convenor_who_sees_only_lucknow():
     assert jurisdiction_for(convenor).roots == (lucknow.path,)
     admin = User.objects.get(phone="+919999999999")
     assert admin.is_superuser and admin.check_password("sangathan-demo")
+
+
+@pytest.mark.django_db
+def test_demo_has_a_campus_drive_groups_for_part_of_lucknow_and_committees():
+    from django.test import Client
+
+    from sangathan.drives.models import Drive
+    from sangathan.groups.models import Group
+    from sangathan.people.models import CommitteeTemplate
+
+    run_demo()
+    drive = Drive.objects.get(kind="campus", is_open=True)
+    assert drive.accepts_sign_ups()
+    assert "Lucknow" in str(list(drive.institutions.values_list("name_en", flat=True)))
+    assert Client().get(f"/join/{drive.code}").status_code == 200
+    lucknow = OrgUnit.objects.get(code="UP-D-162")
+    booths = OrgUnit.objects.within(lucknow).filter(level__slug="booth")
+    with_group = booths.filter(whatsapp_groups__isnull=False).distinct().count()
+    assert Group.objects.filter(unit__path__startswith=lucknow.path).exists()
+    assert 0 < with_group < booths.count()
+    levels = set(CommitteeTemplate.objects.values_list("level__slug", flat=True))
+    assert {"booth", "district"} <= levels
+    assert 0 < lucknow.seats_filled < lucknow.seats_total

@@ -42,6 +42,16 @@ DEMO_PARTS = [
         "ensure_demo_drives",
         "Demo campus drive at the University of Lucknow added (open /drives/).",
     ),
+    (
+        "sangathan.people.demo_committees",
+        "ensure_demo_committees",
+        "Committee templates for booths and the district IT team applied to Lucknow.",
+    ),
+    (
+        "sangathan.groups.demo",
+        "ensure_demo_groups",
+        "WhatsApp groups for part of Lucknow's booths added (open /groups/coverage/).",
+    ),
 ]
 
 WING, WING_HI = "IT cell", "आईटी विभाग"
