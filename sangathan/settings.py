@@ -174,6 +174,9 @@ MEDIA_URL = "media/"
 
 # Broadcasts: sends whose audience estimate passes this need approval from a higher position.
 SANGATHAN_APPROVAL_THRESHOLD = int(os.environ.get("SANGATHAN_APPROVAL_THRESHOLD", 10000))
+
+# WhatsApp groups: an admin's forward task still open after this many hours is reminded once.
+SANGATHAN_GROUP_REMINDER_HOURS = float(os.environ.get("SANGATHAN_GROUP_REMINDER_HOURS", 6))
 # Campaign silence before the close of polling (RP Act 1951 s.126).
 SANGATHAN_SILENCE_HOURS = int(os.environ.get("SANGATHAN_SILENCE_HOURS", 48))
 SANGATHAN_PUBLIC_URL = os.environ.get("SANGATHAN_PUBLIC_URL", "http://127.0.0.1:8000")
