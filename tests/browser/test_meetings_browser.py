@@ -6,6 +6,7 @@ item for the volunteer, who finds it under "My action items" and marks it done. 
 to tests/screenshots/meetings-*.png."""
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -114,6 +115,22 @@ def test_meeting_invite_rsvp_checkin_minutes_action_item(cast, live_server, chro
     expect(card).to_contain_text("State office, Lucknow")
     card.locator("details.agenda summary").click()
     expect(card.locator("details.agenda")).to_contain_text("WhatsApp expansion")
+    # Offline, the answer waits on the phone and goes when the connection is back.
+    phone.set_offline(True)
+    card.locator('button[data-answer="maybe"]').click()
+    expect(app.locator("#toast")).to_be_visible()
+    assert app.evaluate("window.SangathanOutbox.list().then(l => l.map(e => e.key))") == [
+        f"rsvp:{code}"
+    ]
+    assert Invitation.objects.get(meeting=meeting, person=t.volunteer_person).rsvp == ""
+    phone.set_offline(False)
+    deadline = timezone.now() + datetime.timedelta(seconds=8)
+    while (
+        Invitation.objects.get(meeting=meeting, person=t.volunteer_person).rsvp != "maybe"
+        and timezone.now() < deadline
+    ):
+        app.wait_for_timeout(100)
+    assert Invitation.objects.get(meeting=meeting, person=t.volunteer_person).rsvp == "maybe"
     card.locator('button[data-answer="yes"]').click()
     expect(card.locator('button[data-answer="yes"]')).to_have_attribute("aria-pressed", "true")
     app.wait_for_function(
@@ -133,7 +150,8 @@ def test_meeting_invite_rsvp_checkin_minutes_action_item(cast, live_server, chro
     field = card.locator(f"#checkin-{code}")
     field.fill(wrong)
     card.locator("form.checkin button[type=submit]").click()
-    expect(app.locator("#toast")).to_contain_text("code")
+    expect(app.locator("#toast")).to_contain_text(re.compile("code|कोड"))
+    expect(card.locator(".present")).to_have_count(0)
     field.fill(shown[:3] + " " + shown[3:])
     card.locator("form.checkin button[type=submit]").click()
     expect(card.locator(".present")).to_be_visible()
@@ -178,5 +196,16 @@ def test_meeting_invite_rsvp_checkin_minutes_action_item(cast, live_server, chro
     page.goto(live_server.url + "/meetings/?view=month&month=" + starts.strftime("%Y-%m"))
     expect(page.locator("#month")).to_contain_text("State IT meeting")
     shot(page, "10-month")
+    # The meeting's page on a phone: nothing wider than the screen.
+    page.set_viewport_size(PHONE)
+    page.goto(live_server.url + f"/meetings/{code}/")
+    shot(page, "11-detail-phone")
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > 361)
+        .map((e) => `${e.tagName}#${e.id}.${e.className}:${e.getBoundingClientRect().right}`)
+        .slice(0, 8)"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], wide
     phone.close()
     staff.close()

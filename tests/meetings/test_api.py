@@ -112,3 +112,36 @@ def test_ics_for_invitees_only(sent):
 
 def test_api_needs_a_token(sent, client):
     assert client.get("/api/v1/me/meetings").status_code == 401
+
+
+def test_my_meetings_reads_a_fixed_number_of_queries(sent):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    t = sent
+    c = member_client(t.convenor)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get("/api/v1/me/meetings").status_code == 200
+        return len(ctx.captured_queries)
+
+    count()  # the first request of a token also records its use
+    one = count()
+    for i in range(3):
+        start = t.state_meeting.starts_at + dt.timedelta(days=i + 1)
+        m = actions.do_create_meeting(
+            t.state_admin,
+            host_unit=t.up,
+            title=f"Meeting {i}",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+            venue="Office",
+        )
+        actions.do_add_agenda_item(t.state_admin, m, title="Point", presenter=t.convenor_person)
+        actions.do_add_invite_rule(t.state_admin, m, position=t.district_pos, scope_unit=t.up)
+        actions.do_send_invitations(t.state_admin, m)
+        actions.do_add_action_item(t.state_admin, m, title="Do", person=t.convenor_person)
+    assert count() == one
