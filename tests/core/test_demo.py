@@ -69,6 +69,7 @@ def test_demo_has_a_campus_drive_groups_for_part_of_lucknow_and_committees():
 
     from sangathan.drives.models import Drive
     from sangathan.groups.models import Group
+    from sangathan.meetings.models import ActionItem, Meeting
     from sangathan.people.models import CommitteeTemplate
 
     run_demo()
@@ -84,3 +85,7 @@ def test_demo_has_a_campus_drive_groups_for_part_of_lucknow_and_committees():
     levels = set(CommitteeTemplate.objects.values_list("level__slug", flat=True))
     assert {"booth", "district"} <= levels
     assert 0 < lucknow.seats_filled < lucknow.seats_total
+    state = Meeting.objects.filter(kind="state", action_items__isnull=False).distinct().get()
+    assert state.agenda.exists() and state.rules.exists()
+    assert state.agenda.exclude(notes="").exists()  # minutes
+    assert ActionItem.objects.filter(meeting=state, status="open").exists()

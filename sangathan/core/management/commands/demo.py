@@ -52,6 +52,11 @@ DEMO_PARTS = [
         "ensure_demo_groups",
         "WhatsApp groups for part of Lucknow's booths added (open /groups/coverage/).",
     ),
+    (
+        "sangathan.meetings.demo",
+        "ensure_demo_meetings",
+        "The state IT meeting (agenda, invitees, minutes, action items) added (/meetings/).",
+    ),
 ]
 
 WING, WING_HI = "IT cell", "आईटी विभाग"
