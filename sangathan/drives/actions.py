@@ -11,7 +11,6 @@ most once anywhere (a database constraint, not a check that can race).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sangathan.accounts.audit import audit
+from sangathan.core.csvfiles import read_rows
 from sangathan.drives.models import (
     Drive,
     DriveLocation,
@@ -651,30 +651,8 @@ class InstitutionsFileError(Exception):
 
 def read_institutions_file(data: bytes) -> list[dict]:
     """Rows of an institutions CSV (UTF-8 with or without BOM, UTF-16 tab-separated,
-    Windows-1252), lower-cased header names; as ``sangathan.org.actions.read_units_file``."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
-        raise InstitutionsFileError(_("The file is empty."))
-    dialect = "excel-tab" if "\t" in lines[0] and "," not in lines[0] else "excel"
-    reader = csv.reader(lines, dialect=dialect)
-    header = [h.strip().lower() for h in next(reader)]
-    missing = [c for c in INSTITUTION_COLUMNS if c not in header]
-    if missing:
-        raise InstitutionsFileError(
-            _("The header (line 1) has no column for %(missing)s; it needs %(needed)s.")
-            % {"missing": ", ".join(missing), "needed": ", ".join(INSTITUTION_COLUMNS)}
-        )
-    return [
-        {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h}
-        for cells in reader
-    ]
+    Windows-1252), lower-cased header names."""
+    return read_rows(data, INSTITUTION_COLUMNS, InstitutionsFileError)
 
 
 def import_institutions(rows, *, commit: bool = False, actor=None) -> dict:

@@ -5,7 +5,6 @@ and leaves an audit row."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from sangathan.accounts.audit import audit
+from sangathan.core.csvfiles import read_rows
 from sangathan.groups.models import (
     ExpansionTarget,
     Group,
@@ -345,30 +345,14 @@ class GroupsFileError(Exception):
 def read_groups_file(data: bytes) -> list[dict]:
     """Rows of a groups CSV as dicts keyed by the column names (header aliases understood).
     UTF-8 (with or without BOM), UTF-16 and Windows-1252 are accepted."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
-        raise GroupsFileError(_("The file is empty."))
-    dialect = "excel-tab" if "\t" in lines[0] and "," not in lines[0] else "excel"
-    reader = csv.reader(lines, dialect=dialect)
-    header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
-    header = [HEADER_ALIASES.get(h, h) for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise GroupsFileError(
-            _("The header (line 1) has no column for %(missing)s; it needs %(needed)s.")
-            % {"missing": ", ".join(missing), "needed": ", ".join(GROUP_COLUMNS)}
-        )
-    return [
-        {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h}
-        for cells in reader
-    ]
+
+    def name(h: str) -> str:
+        h = h.strip().lower().replace(" ", "_")
+        return HEADER_ALIASES.get(h, h)
+
+    return read_rows(
+        data, REQUIRED_COLUMNS, GroupsFileError, header_name=name, needed=GROUP_COLUMNS
+    )
 
 
 # Reasons are stored untranslated (gettext_noop) with their parameters, and translated when

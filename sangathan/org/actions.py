@@ -1,12 +1,12 @@
 """Writes to the organisation tree that matter: reorganisations and renames, atomic and audited."""
 
-import csv
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from sangathan.accounts.audit import audit
+from sangathan.core.csvfiles import read_rows
 from sangathan.org.bulk import TreeBuilder, units_by_code
 from sangathan.org.counts import bump
 from sangathan.org.models import Level, OrgUnit, UnitMove
@@ -127,30 +127,7 @@ class UnitsFileError(Exception):
 def read_units_file(data: bytes) -> list[dict]:
     """Rows of a units CSV as dicts with lower-cased header names. UTF-8 (with or without BOM),
     UTF-16 (Excel "Unicode text", tab-separated) and Windows-1252 are accepted."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
-        raise UnitsFileError(_("The file is empty."))
-    dialect = "excel-tab" if "\t" in lines[0] and "," not in lines[0] else "excel"
-    reader = csv.reader(lines, dialect=dialect)
-    header = [h.strip().lower() for h in next(reader)]
-    missing = [c for c in UNIT_COLUMNS if c not in header]
-    if missing:
-        raise UnitsFileError(
-            _("The header (line 1) has no column for %(missing)s; it needs %(needed)s.")
-            % {"missing": ", ".join(missing), "needed": ", ".join(UNIT_COLUMNS)}
-        )
-    rows = []
-    for cells in reader:
-        row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h}
-        rows.append(row)
-    return rows
+    return read_rows(data, UNIT_COLUMNS, UnitsFileError)
 
 
 def import_units(
