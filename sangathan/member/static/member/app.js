@@ -329,7 +329,11 @@ function taskCard(task) {
     task.body ? el("p", { class: "item-body" }, task.body) : null,
     el("p", { class: "muted small" }, who,
       task.due ? ` · ${fmt(T.due, { date: dayFormat.format(new Date(task.due)) })}` : ""),
-    task.link ? el("a", { class: "button secondary", href: task.link, target: "_blank", rel: "noopener" }, T.openLink) : null,
+    // A forward task's wa.me link is cut to fit the task's URL field (Hindi takes nine
+    // characters a letter there); its share button carries the whole text instead.
+    task.link && !(task.share_text && task.link.startsWith("https://wa.me/"))
+      ? el("a", { class: "button secondary", href: task.link, target: "_blank", rel: "noopener" }, T.openLink)
+      : null,
     task.share_text ? shareControl(task.share_text, null, () => {}) : null,
     task.done
       ? el("p", { class: "row" },
