@@ -38,6 +38,7 @@ from sangathan.drives.models import (
 from sangathan.org.counts import bump
 from sangathan.org.models import OrgUnit
 from sangathan.org.scoping import jurisdiction_for
+from sangathan.people.actions import lift_suppression
 from sangathan.people.models import AppStatus, Channel, Consent, Person, Purpose
 
 # Caps for personal invite codes (a drive carries its own).
@@ -374,6 +375,9 @@ def do_join(
                     person=person, channel=channel, purpose=purpose, evidence=evidence[:255]
                 )
                 granted.append(f"{channel}/{purpose}")
+            # Ticked on the join page and verified by the code sent to this number: the
+            # person's own choice, which lifts an earlier STOP of it, as in the app.
+            lift_suppression(person, channel, evidence, ip=ip)
         sign_up = _record_sign_up(
             resolved,
             person,

@@ -354,9 +354,6 @@ def do_grant_consent(
     person's own explicit choice, lifts an opt-out (``Suppression``) of their address on that
     channel left by an earlier STOP or unsubscribe link; the lifting is audited with the
     suppression's reason. An import never does this (``channels.optout.without_suppressed``)."""
-    from sangathan.channels.models import Suppression
-    from sangathan.channels.optout import OPT_OUT_CHANNELS, address_of, normalise_address
-
     _check_channel_purpose(channel, purpose)
     evidence = (evidence or "").strip()
     if not evidence:
@@ -382,22 +379,36 @@ def do_grant_consent(
                 purpose=purpose,
                 evidence=evidence[:255],
             )
-        if channel in OPT_OUT_CHANNELS:
-            address = normalise_address(channel, address_of(person, channel))
-            suppression = Suppression.objects.filter(channel=channel, address=address).first()
-            if address and suppression is not None:
-                suppression.delete()
-                audit(
-                    "suppression_lifted",
-                    actor=actor,
-                    request=request,
-                    person=person.pk,
-                    channel=channel,
-                    suppressed_since=suppression.created_at.isoformat(),
-                    suppression_reason=suppression.reason,
-                    evidence=evidence[:255],
-                )
+        lift_suppression(person, channel, evidence, actor=actor, request=request)
     return consent
+
+
+def lift_suppression(
+    person: Person, channel: str, evidence: str, *, actor=None, request=None, ip=None
+) -> None:
+    """Lift the opt-out of ``person``'s address on ``channel`` (an earlier STOP or unsubscribe
+    link), audited with its reason. Only for the person's own explicit, verified grant (the
+    member app, the join page), inside the transaction that records it; never for an import."""
+    from sangathan.channels.models import Suppression
+    from sangathan.channels.optout import OPT_OUT_CHANNELS, address_of, normalise_address
+
+    if channel not in OPT_OUT_CHANNELS:
+        return
+    address = normalise_address(channel, address_of(person, channel))
+    suppression = Suppression.objects.filter(channel=channel, address=address).first()
+    if address and suppression is not None:
+        suppression.delete()
+        audit(
+            "suppression_lifted",
+            actor=actor,
+            request=request,
+            ip=ip,
+            person=person.pk,
+            channel=channel,
+            suppressed_since=suppression.created_at.isoformat(),
+            suppression_reason=suppression.reason,
+            evidence=evidence[:255],
+        )
 
 
 # --- data rights (DPDP Act 2023: section 11 access, section 12 erasure) ---------------------

@@ -213,3 +213,22 @@ def test_a_closed_or_ended_drive_takes_no_sign_ups(campus, joiner):
     assert joiner.sent == [] and not SignUp.objects.exists()
     # A personal invite has no drive to close.
     assert joiner.client.get(f"/join/{t.convenor_person.referral_code}").status_code == 200
+
+
+def test_ticking_a_channel_lifts_an_earlier_stop_but_only_that_one(campus, joiner):
+    """A STOP is kept by address; the person's own verified choice on the join page lifts it
+    for the channel they tick, recorded in the audit log, and no other."""
+    from sangathan.accounts.models import AuditLog
+    from sangathan.channels.models import Suppression
+
+    t = campus
+    for channel in ("sms", "whatsapp"):
+        Suppression.objects.create(channel=channel, address="+919810000003", reason="STOP")
+    response = joiner.join(
+        t.drive.code,
+        joiner.form(name="पूजा यादव", phone="9810000003", consents=["sms:organisational"]),
+    )
+    assert response.status_code == 200
+    assert list(Suppression.objects.values_list("channel", flat=True)) == ["whatsapp"]
+    lifted = AuditLog.objects.get(action="suppression_lifted")
+    assert lifted.detail["channel"] == "sms" and lifted.detail["suppression_reason"] == "STOP"
