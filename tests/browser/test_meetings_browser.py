@@ -14,20 +14,12 @@ from django.utils import timezone
 
 from sangathan.accounts.actions import do_issue_api_token
 from sangathan.meetings.models import ActionItem, Invitation, Meeting
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, playwright
 from tests.browser.test_member_app_browser import PHONE, check_phone_layout
-from tests.browser.test_staff_ui import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 
-def action_status(pk: int) -> str | None:
-    """The action item's status, read while the live server may be writing it: the test
-    database is SQLite's shared-cache memory database, where a read that meets another
-    connection's write fails at once with "database table is locked" instead of waiting."""
-    from django.db import OperationalError
-
-    try:
-        return ActionItem.objects.get(pk=pk).status
-    except OperationalError:
-        return None
+def action_status(pk: int) -> str:
+    return ActionItem.objects.get(pk=pk).status
 
 
 pytestmark = [
@@ -37,14 +29,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def chromium(monkeypatch):
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed; the browser test needs Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as pw:
+def chromium(monkeypatch, live_server):
+    with playwright(monkeypatch, live_server) as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield b

@@ -11,7 +11,8 @@ import pytest
 
 from sangathan.broadcasts.actions import Draft, do_create_broadcast
 from sangathan.broadcasts.models import FeedRead
-from tests.browser.test_staff_ui import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, otp_codes  # noqa: F401
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, playwright
+from tests.browser.test_staff_ui import otp_codes  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -85,16 +86,10 @@ def _broadcasts(cast):
 
 
 @pytest.fixture
-def phone(monkeypatch, tmp_path):
+def phone(monkeypatch, tmp_path, live_server):
     """A Chromium profile on disk at a phone's size: Chromium never offers to install an app
     from an incognito context, which is what Playwright's ``new_context`` makes."""
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed; the browser test needs Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as pw:
+    with playwright(monkeypatch, live_server) as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
             executable_path=CHROMIUM,

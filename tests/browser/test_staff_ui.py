@@ -4,22 +4,11 @@ and a cross-script people search, saving screenshots to tests/screenshots/.
 Never runs ``playwright install``: it uses /usr/bin/chromium and skips when that is missing.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, playwright
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,14 +19,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser(monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed; the browser test needs Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop running in this thread; Django would then
-    # refuse ORM calls from the test body (they are safe: the loop is not ours).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as pw:
+def browser(monkeypatch, live_server):
+    with playwright(monkeypatch, live_server) as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield b
