@@ -265,9 +265,14 @@ class Invitation(models.Model):
     task = models.ForeignKey(
         "people.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # Which external channels carried the invitation ("email push"), filled by the sender.
+    # Which external channels carried the invitation ("email push"), filled by the sender;
+    # when it was last tried; the channels to try again (a failure worth retrying), when,
+    # and how many tries were made (``sangathan.meetings.tasks``).
     notified = models.CharField(max_length=40, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    retry_channels = models.CharField(max_length=40, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     rsvp = models.CharField(max_length=5, choices=Rsvp.choices, blank=True, default="")
     rsvp_at = models.DateTimeField(null=True, blank=True)
     attended_at = models.DateTimeField(null=True, blank=True)
@@ -279,7 +284,14 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["meeting", "unit_path", "pk"]
         constraints = [models.UniqueConstraint(fields=["meeting", "person"], name="one_invitation")]
-        indexes = [models.Index(fields=["person", "meeting"])]
+        indexes = [
+            models.Index(fields=["person", "meeting"]),
+            models.Index(
+                fields=["retry_at"],
+                condition=Q(retry_at__isnull=False),
+                name="invitation_retry_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} → {self.meeting_id}"

@@ -265,4 +265,4 @@ def test_the_worker_sweep_escalates(meetings):
     # Lucknow's district convenor post: the next level up with a holder is the state
     assert item.escalation_task.position_id == t.state_admin_pos.pk
     assert item.escalation_task.scope_unit_id == t.up.pk
-    assert tasks.periodic(force=True) == {"escalated": 0}
+    assert tasks.periodic(force=True) == {"escalated": 0, "invitation_retries": 0}
