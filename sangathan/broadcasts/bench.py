@@ -27,12 +27,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -41,7 +37,9 @@ from datetime import timedelta
 
 from django.db import DatabaseError, connection, transaction
 
-DB_TASKS = "django_tasks_db.DatabaseBackend"
+from sangathan.core import benchserver
+from sangathan.core.benchserver import DB_TASKS
+
 PUBLISH_LEVELS = ("booth", "assembly", "state", "national")
 # Of 1,000 sent broadcasts in the feed bench, how many go to each level (nation to booth).
 FEED_MIX = {
@@ -522,76 +520,17 @@ def bench_server_app():
     return application
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def bench_server(workers: int, threads: int):
-    """gunicorn (gthread, as ``sangathan serve`` runs it) on a free 127.0.0.1 port, serving
-    this process's database with DEBUG off; yields the port."""
-
-    port = _free_port()
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "sangathan.settings"),
-        SANGATHAN_DEBUG="0",
-        SANGATHAN_SECRET_KEY=os.environ.get("SANGATHAN_SECRET_KEY") or secrets.token_hex(32),
-        SANGATHAN_TASKS_BACKEND=DB_TASKS,
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-            "sangathan.broadcasts.bench:bench_server_app()",
-        ],
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, _ = _get(port, "/bench/ping")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("The bench server did not start.")
-            time.sleep(0.2)
+    """gunicorn serving the site plus this module's two pings on this process's database with
+    DEBUG off; yields the port."""
+    with benchserver.gunicorn(
+        "sangathan.broadcasts.bench:bench_server_app()", workers, threads, ready=TRIVIAL_PATH
+    ) as (port, _process):
         yield port
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
-def _get(port: int, path: str, headers=None) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+_get = benchserver.get
 
 
 class _Load:

@@ -43,7 +43,6 @@ import json
 import math
 import os
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -52,11 +51,12 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from django.db import connection, transaction
 
-DB_TASKS = "django_tasks_db.DatabaseBackend"
+from sangathan.core import benchserver
+from sangathan.core.benchserver import ROOT
+
 DEFAULT_RATES = (80, 1000)
 SMS_KEY = "bench-sms-key"
 DLT = {
@@ -64,7 +64,6 @@ DLT = {
     "SANGATHAN_DLT_TEMPLATE_ID": "1107000000000001",
 }
 WEBHOOK_STATUSES = {"whatsapp": ("sent", "delivered", "read"), "sms": ("sent", "delivered")}
-ROOT = Path(__file__).resolve().parents[2]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -79,38 +78,6 @@ def _pct(values: list[float], p: float) -> float | None:
     from sangathan.core.bench import _percentile
 
     return _percentile(values, p)
-
-
-def _database_url() -> str:
-    """The URL of the database this process uses, for the child processes: they must see the
-    same rows, so an in-memory SQLite database will not do."""
-    from django.conf import settings
-
-    url = os.environ.get("DATABASE_URL") or getattr(settings, "DATABASE_URL", "")
-    if not url or ":memory:" in url or url.rstrip("/").endswith("sqlite:"):
-        raise RuntimeError(
-            "The channel benchmarks start worker and server processes: run them on a file or "
-            "server database (sangathan bench, or DATABASE_URL=sqlite:////tmp/x.sqlite3)."
-        )
-    return url
-
-
-def _child_env(**extra: str) -> dict:
-    """Environment for a worker or server process: production settings, DEBUG off, tasks in
-    the database (queued, never run here), this process's database."""
-    env = dict(
-        os.environ,
-        # Another settings module for the children only to try a configuration change.
-        DJANGO_SETTINGS_MODULE=os.environ.get("SANGATHAN_BENCH_CHILD_SETTINGS")
-        or "sangathan.settings",
-        DATABASE_URL=_database_url(),
-        SANGATHAN_DEBUG="0",
-        SANGATHAN_SECRET_KEY=os.environ.get("SANGATHAN_SECRET_KEY") or secrets.token_hex(32),
-        SANGATHAN_TASKS_BACKEND=DB_TASKS,
-        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
-    )
-    env.update(extra)
-    return env
 
 
 # --- machine load --------------------------------------------------------------------------
@@ -223,17 +190,6 @@ def empty_outbox() -> None:
 # --- send ----------------------------------------------------------------------------------
 
 
-def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _send_once(
     rate: float, seconds: float, rows: int, batch: int | None, progress: bool, profile: str = ""
 ) -> dict:
@@ -241,7 +197,7 @@ def _send_once(
     from sangathan.channels.emulator import Emulator
 
     emu = Emulator(rate=rate, api_key=SMS_KEY, statuses=(), seed=1).start()
-    env = _child_env(
+    env = benchserver.child_env(
         SANGATHAN_SMS_ADAPTER="http",
         SANGATHAN_SMS_URL=emu.url,
         SANGATHAN_SMS_API_KEY=SMS_KEY,
@@ -287,7 +243,7 @@ def _send_once(
             pass
         finished = worker.poll() is not None
     finally:
-        _stop(worker)
+        benchserver.stop(worker)
         emu.stop()
     if finished and worker.returncode != 0:
         raise RuntimeError(f"The worker failed ({worker.returncode}): {stderr()}")
@@ -399,41 +355,14 @@ def _dropped(sock: socket.socket) -> bool:
     return bool(readable)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def webhook_server(workers: int, threads: int, secrets_env: dict):
-    """gunicorn (gthread, as ``sangathan serve`` runs it) serving the site on a free
-    127.0.0.1 port with the webhook secrets set; yields the port."""
-    port = _free_port()
-    env = _child_env(**secrets_env)
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers), "--threads", str(threads)]
-    command += ["--worker-class", "gthread", "--log-level", "warning", "--timeout", "120"]
-    command += ["sangathan.wsgi:application"]
-    connection.close()
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/hooks/sms")  # POST only: 405 means it is up
-                conn.getresponse().read()
-                conn.close()
-                break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("The webhook server did not start.")
-            time.sleep(0.2)
+    """gunicorn serving the site with the webhook secrets set; yields the port."""
+    # GET on a POST-only hook: its 405 says the server is up.
+    with benchserver.gunicorn(
+        "sangathan.wsgi:application", workers, threads, ready="/hooks/sms", **secrets_env
+    ) as (port, _server):
         yield port
-    finally:
-        _stop(server, grace=30)
 
 
 def make_sent(channel: str, messages: int, provider: str) -> tuple[list[int], list[str]]:

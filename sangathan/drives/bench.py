@@ -16,18 +16,17 @@ the suspicion flags still run, and the statuses they gave are reported.
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import secrets
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 from contextlib import contextmanager
 
 from django.db import connection
+
+from sangathan.core import benchserver
 
 STEPS = ("page", "otp_request", "otp_wait", "verify_join")
 OTP_LINE = re.compile(r"OTP for (\+\d+): (\d{6})")
@@ -93,65 +92,20 @@ def join_server_app():
 
 @contextmanager
 def join_server(workers: int, threads: int):
-    """gunicorn (gthread) serving this database with DEBUG off and the console OTP backend;
-    yields ``(port, inbox)``."""
-    from sangathan.broadcasts.bench import DB_TASKS, _free_port, _get
-
-    port = _free_port()
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "sangathan.settings"),
-        SANGATHAN_DEBUG="0",
-        SANGATHAN_SECRET_KEY=os.environ.get("SANGATHAN_SECRET_KEY") or secrets.token_hex(32),
-        SANGATHAN_TASKS_BACKEND=DB_TASKS,
+    """gunicorn serving this database with DEBUG off and the console OTP backend (its codes
+    read from the server's output); yields ``(port, inbox)``."""
+    with benchserver.gunicorn(
+        "sangathan.drives.bench:join_server_app()",
+        workers,
+        threads,
+        ready="/bench/ping",
+        stdout=subprocess.PIPE,
         SANGATHAN_OTP_BACKEND="console",
         # Every bench client comes from 127.0.0.1: lift the per-network OTP limit.
         SANGATHAN_OTP_MAX_PER_IP=str(10**9),
         PYTHONUNBUFFERED="1",
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-            "sangathan.drives.bench:join_server_app()",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-    )
-    inbox = OtpInbox(server.stdout)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, _body = _get(port, "/bench/ping")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("The bench server did not start.")
-            time.sleep(0.2)
-        yield port, inbox
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    ) as (port, server):
+        yield port, OtpInbox(server.stdout)
 
 
 class Browser:
