@@ -4,7 +4,6 @@ stand-in for a push service (Web Push)."""
 import base64
 import logging
 import os
-import socket
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from sangathan.channels.adapters.base import OutgoingMessage, parse_retry_after
 from sangathan.channels.adapters.sms import HttpSmsAdapter, sms_text
 from sangathan.channels.models import Delivery, PushSubscription
 from tests.channels.conftest import Receiver, counter, people_with_consent, queue, sent_broadcast
+from tests.smtp import RecordingHandler, free_port
 
 
 def message(i=1, to="+919810000003", **kw):
@@ -168,33 +168,11 @@ def test_a_broadcast_reaches_everyone_through_429s_and_5xx(
 # --- email ---
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server(settings):
     from aiosmtpd.controller import Controller
 
-    class Handler:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_RCPT(self, server, session, envelope, address, options):
-            if address.startswith("bounce"):
-                return "550 5.1.1 no such user"
-            if address.startswith("busy"):
-                return "451 4.3.0 try again later"
-            envelope.rcpt_tos.append(address)
-            return "250 OK"
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 Message accepted"
-
-    handler = Handler()
+    handler = RecordingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -4,7 +4,6 @@ honouring Retry-After, up to MAX_ATTEMPTS tries; never after a permanent refusal
 cancelled meeting."""
 
 import datetime
-import socket
 
 import pytest
 from django.core import mail
@@ -14,31 +13,9 @@ from sangathan.channels.adapters.base import SendResult
 from sangathan.meetings import actions, tasks
 from sangathan.meetings.models import Invitation
 from tests.meetings.conftest import consent
+from tests.smtp import RecordingHandler, free_port
 
 pytestmark = pytest.mark.django_db
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Handler:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_RCPT(self, server, session, envelope, address, options):
-        if address.startswith("bounce"):
-            return "550 5.1.1 no such user"
-        if address.startswith("busy"):
-            return "451 4.3.0 try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 Message accepted"
 
 
 @pytest.fixture
@@ -52,7 +29,7 @@ def smtp(settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
-    handler = Handler()
+    handler = RecordingHandler()
     controllers = []
 
     def start():
