@@ -93,6 +93,7 @@ def _strings() -> dict[str, str]:
         "tasksEmpty": _("No tasks for you right now."),
         "markDone": _("Mark done"),
         "done": _("Done"),
+        "settled": _("The group already has it"),
         "undo": _("Not done yet"),
         "due": _("Due %(date)s"),
         "forPosition": _("For %(position)s, %(unit)s"),

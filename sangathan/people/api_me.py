@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 import qrcode
 import qrcode.image.svg
 from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -96,6 +97,11 @@ class TaskOut(Schema):
     due: date | None
     done: bool
     done_at: datetime | None
+    settled: bool = Field(
+        False,
+        description="a forward task that another admin of the group marked done, or that "
+        "staff confirmed: the group has the message",
+    )
     assigned: str = Field(..., description="person or position")
     position: str | None
     unit_name: str
@@ -251,11 +257,29 @@ def erase(request, payload: EraseIn):
 
 
 def _tasks_for(person: Person):
+    """The person's tasks with ``done_at`` (their own "done") and ``settled_at``: for a
+    forward task, when the group got the message another way (another admin of the group
+    marked theirs done, or staff confirmed the forward)."""
+    from sangathan.groups.models import ForwardTask
+
     done = TaskDone.objects.filter(task=OuterRef("pk"), person=person).values("done_at")[:1]
+    forward = OuterRef("group_forward__forward")
+    by_staff = ForwardTask.objects.filter(task=OuterRef("pk")).values(
+        "forward__staff_confirmed_at"
+    )[:1]
+    by_other_admin = (
+        TaskDone.objects.filter(task__group_forward__forward=forward)
+        .exclude(person=person)
+        .order_by("done_at")
+        .values("done_at")[:1]
+    )
     return (
         Task.objects.for_person(person)
         .select_related("position", "scope_unit", "scope_unit__level")
-        .annotate(done_at=Subquery(done))
+        .annotate(
+            done_at=Subquery(done),
+            settled_at=Coalesce(Subquery(by_staff), Subquery(by_other_admin)),
+        )
     )
 
 
@@ -273,6 +297,7 @@ def _task_item(task, units: dict) -> dict:
         "due": task.due,
         "done": task.done_at is not None,
         "done_at": task.done_at,
+        "settled": task.settled_at is not None,
         "assigned": "position" if task.position_id else "person",
         "position": task.position.display_name if task.position_id else None,
         "unit_name": unit.display_name,
@@ -290,7 +315,7 @@ def tasks(request):
     person = _person(request)
     rows = list(
         _tasks_for(person).order_by(
-            F("done_at").asc(nulls_first=True),
+            Coalesce("done_at", "settled_at").asc(nulls_first=True),
             F("due").asc(nulls_last=True),
             "-created_at",
             "-pk",

@@ -2,6 +2,7 @@
 connection between the test and the live server."""
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,3 +45,15 @@ def playwright(monkeypatch, live_server):
         for alias, connection in shared.items():
             connections[alias] = connection
         yield pw
+
+
+def eventually(check, timeout: float = 10.0):
+    """``check()`` (a database read) until it is truthy or ``timeout`` seconds pass; its last
+    value. The app answers a tap at once and posts it in the background (the outbox holds
+    only what failed to go), so the row lands a moment after the page shows the change."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)

@@ -15,6 +15,7 @@ from sangathan.broadcasts.actions import Draft, do_create_broadcast
 from sangathan.groups.actions import do_create_group
 from sangathan.groups.forwards import reach_estimate
 from sangathan.people.models import Task, TaskDone
+from tests.browser.conftest import eventually
 from tests.browser.test_member_app_browser import _logged_in, phone, shot, wait_js  # noqa: F401
 
 pytestmark = [
@@ -31,7 +32,7 @@ def test_an_admin_forwards_from_the_app_and_the_reach_counts_the_group(cast, liv
         unit=cast.booth1,
         name="बूथ 1 कार्यकर्ता",
         invite_link="https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv",
-        admins=[cast.volunteer_person],
+        admins=[cast.volunteer_person, cast.convenor_person],
         members=180,
     )
     broadcast = do_create_broadcast(
@@ -65,7 +66,19 @@ def test_an_admin_forwards_from_the_app_and_the_reach_counts_the_group(cast, liv
     card.get_by_role("button").last.click()
     expect(card).to_have_class(re.compile(r"is-done"))
     wait_js(page, "SangathanOutbox.list().then(l => l.length === 0)")
-    assert TaskDone.objects.filter(task=task, person=cast.volunteer_person).exists()
+    assert eventually(TaskDone.objects.filter(task=task, person=cast.volunteer_person).exists)
     figures = reach_estimate(broadcast)
     assert figures["confirmed"] == 1 and figures["members"] == 180
     shot(page, "forward-2-done")
+
+    # The group's other admin (the convenor) finds the task settled: the group has the
+    # message, so no WhatsApp button invites a second forward.
+    other = Task.objects.get(kind="forward", person=cast.convenor_person)
+    page = _logged_in(phone, cast.convenor)
+    page.goto(live_server.url + "/app/#/tasks")
+    page.reload()
+    card = page.locator(f"#task-list [data-task='{other.pk}']")
+    expect(card).to_contain_text("ग्रुप में यह पहले ही पहुँच चुका है")
+    expect(card).to_have_class(re.compile(r"is-done"))
+    expect(card.locator("a[href^='https://wa.me/']")).to_have_count(0)
+    shot(page, "forward-3-settled")

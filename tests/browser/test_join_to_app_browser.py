@@ -12,6 +12,7 @@ import pytest
 
 from sangathan.broadcasts.actions import Draft, do_create_broadcast
 from sangathan.broadcasts.models import FeedRead
+from tests.browser.conftest import eventually
 from tests.browser.test_join_browser import drive  # noqa: F401  (fixture)
 from tests.browser.test_member_app_browser import phone, shot, wait_js  # noqa: F401
 from tests.browser.test_staff_ui import otp_codes  # noqa: F401  (fixture)
@@ -76,4 +77,6 @@ def test_a_poster_code_to_the_app_offline_and_back(cast, live_server, phone, otp
     phone.set_offline(False)
     page.reload()
     wait_js(page, "SangathanOutbox.list().then(l => l.length === 0)")
-    assert FeedRead.objects.get(broadcast=message, person=person).read_at is not None
+    assert eventually(
+        FeedRead.objects.filter(broadcast=message, person=person, read_at__isnull=False).exists
+    )

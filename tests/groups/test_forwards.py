@@ -206,3 +206,46 @@ def test_the_api_lists_forwards_and_lets_staff_confirm(groups):
     assert c.get(f"/api/v1/groups/forwards/{b.code}", **headers).json()["members"] == 120
     out = bearer(groups.outsider)
     assert c.get(f"/api/v1/groups/forwards/{b.code}", **out).status_code == 404
+
+
+def test_a_forward_settled_by_another_admin_or_by_staff_shows_as_settled(groups):
+    """Two admins of one group each get the task; once one marks it done (or staff confirm
+    the forward), the other's app shows it settled ("the group already has it"), listed with
+    the done ones, so nobody forwards the message twice."""
+    do_add_group_admin(groups.convenor, groups.group, groups.volunteer_person)
+    for person in (groups.pramukh, groups.volunteer_person):
+        if not User.objects.filter(person=person).exists():
+            User.objects.create_user(person.phone, person=person, name=person.name)
+    first = bearer(User.objects.get(person=groups.pramukh))
+    second = bearer(User.objects.get(person=groups.volunteer_person))
+    b = send(groups.convenor, groups.lucknow)
+    c = Client()
+
+    def forward_item(headers):
+        items = c.get("/api/v1/me/tasks", **headers).json()["items"]
+        return next(i for i in items if i["kind"] == "forward")
+
+    assert forward_item(second)["settled"] is False
+    item = forward_item(first)
+    c.post(f"/api/v1/me/tasks/{item['id']}/done", "{}", content_type="application/json", **first)
+    theirs = forward_item(second)
+    assert theirs["settled"] is True and theirs["done"] is False
+    assert forward_item(first)["settled"] is False  # one's own "done" is not "settled"
+    # Taken back: open again for the other admin.
+    c.post(
+        f"/api/v1/me/tasks/{item['id']}/undone", "{}", content_type="application/json", **first
+    )
+    assert forward_item(second)["settled"] is False
+    # Staff confirm the forward: settled for both.
+    forward = GroupForward.objects.get(broadcast=b, group=groups.group)
+    do_confirm_forward(groups.convenor, forward)
+    assert forward_item(first)["settled"] is True and forward_item(second)["settled"] is True
+    # A settled task sorts with the done ones, after an open one.
+    open_task = Task.objects.create(
+        title="बूथ में 10 नए सदस्य जोड़ें",
+        kind="other",
+        person=groups.volunteer_person,
+        scope_unit=groups.booth1,
+    )
+    ids = [i["id"] for i in c.get("/api/v1/me/tasks", **second).json()["items"]]
+    assert ids.index(open_task.pk) < ids.index(theirs["id"])

@@ -324,7 +324,10 @@ function taskCard(task) {
   const who = task.assigned === "position" && task.position
     ? fmt(T.forPosition, { position: task.position, unit: task.unit_name })
     : fmt(T.forYou, { unit: task.unit_name });
-  const card = el("article", { class: `card stack task${task.done ? " is-done" : ""}`, "data-task": task.id },
+  // A forward task another admin of the group marked done (or staff confirmed) is settled:
+  // shown as done, and marking it done too still counts this admin.
+  const settled = !task.done && task.settled;
+  const card = el("article", { class: `card stack task${task.done || settled ? " is-done" : ""}`, "data-task": task.id },
     el("p", { class: "task-title" }, task.title),
     task.body ? el("p", { class: "item-body" }, task.body) : null,
     el("p", { class: "muted small" }, who,
@@ -334,8 +337,12 @@ function taskCard(task) {
     task.link && !(task.share_text && task.link.startsWith("https://wa.me/"))
       ? el("a", { class: "button secondary", href: task.link, target: "_blank", rel: "noopener" }, T.openLink)
       : null,
-    task.share_text ? shareControl(task.share_text, null, () => {}) : null,
-    task.done
+    task.share_text && !settled ? shareControl(task.share_text, null, () => {}) : null,
+    settled
+      ? el("p", { class: "row" },
+        el("span", { class: "pill quiet done-mark" }, `✓ ${T.settled}`),
+        el("button", { type: "button", class: "secondary", onclick: () => toggleTask(task, card) }, T.markDone))
+      : task.done
       ? el("p", { class: "row" },
         el("span", { class: "pill quiet done-mark" }, `✓ ${T.done}`),
         el("button", { type: "button", class: "secondary", onclick: () => toggleTask(task, card) }, T.undo))
