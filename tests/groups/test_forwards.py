@@ -232,9 +232,7 @@ def test_a_forward_settled_by_another_admin_or_by_staff_shows_as_settled(groups)
     assert theirs["settled"] is True and theirs["done"] is False
     assert forward_item(first)["settled"] is False  # one's own "done" is not "settled"
     # Taken back: open again for the other admin.
-    c.post(
-        f"/api/v1/me/tasks/{item['id']}/undone", "{}", content_type="application/json", **first
-    )
+    c.post(f"/api/v1/me/tasks/{item['id']}/undone", "{}", content_type="application/json", **first)
     assert forward_item(second)["settled"] is False
     # Staff confirm the forward: settled for both.
     forward = GroupForward.objects.get(broadcast=b, group=groups.group)
