@@ -49,7 +49,7 @@ class Command(BaseCommand):
             "--runs",
             type=int,
             default=3,
-            help="seed, fanout: runs; feed: rounds (median taken)",
+            help="seed, fanout, publish: runs; feed: rounds (median taken)",
         )
         parser.add_argument(
             "--samples",
@@ -132,7 +132,7 @@ def run_broadcast_bench(o: dict, progress: bool) -> dict:
     if name == "publish":
         if o["samples"] is not None:
             common["requests"] = o["samples"]
-        return broadcast_bench.bench_publish(**common)
+        return broadcast_bench.bench_publish(runs=o["runs"], **common)
     if name == "fanout":
         return broadcast_bench.bench_fanout(runs=o["runs"], **common)
     if name == "feed":
