@@ -418,12 +418,30 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# The other apps' share of a person's data: each module has ``export(person) -> dict`` (its
+# sections of the export), ``erase(person) -> dict`` (counts of what it removed, run inside
+# the erasure's transaction) and ``KEPT`` (what it keeps, and why).
+PERSONAL_DATA_PARTS = (
+    "sangathan.drives.personal_data",
+    "sangathan.groups.personal_data",
+    "sangathan.meetings.personal_data",
+)
+
+
+def _personal_data_parts():
+    from importlib import import_module
+
+    return [import_module(name) for name in PERSONAL_DATA_PARTS]
+
+
 def do_export_person_data(person: Person) -> dict:
     """Everything held about ``person``, as plain JSON-ready data: the record, unit, posts
     (current and past), consents with their dates and evidence, feed reads and shares,
     acknowledgements, external deliveries, push subscriptions, tasks, the login and its tokens
-    (never the secrets), opt-outs of their addresses, invitations, and the audit entries about
-    them or made by them. Reads only; the export itself is audited by the caller's route."""
+    (never the secrets), opt-outs of their addresses, drive sign-ups (with the IP and device
+    recorded) and recruiter codes, WhatsApp groups administered and forward tasks, meeting
+    invitations and action items, and the audit entries about them or made by them. Reads
+    only; the export itself is audited by the caller's route."""
     from sangathan.accounts.models import ApiToken, AuditLog
     from sangathan.broadcasts.models import Acknowledgement, FeedRead
     from sangathan.channels.models import Delivery, PushSubscription, Suppression
@@ -536,6 +554,8 @@ def do_export_person_data(person: Person) -> dict:
         },
         "account": None,
     }
+    for part in _personal_data_parts():
+        data.update(part.export(person))
     audit_q = Q(object_type="person", object_id=str(person.pk)) | Q(detail__person=person.pk)
     if user is not None:
         data["account"] = {
@@ -605,8 +625,13 @@ def do_erase_person(
     * Current appointments end today (seats free up); past ones stay as the organisation's
       history, without notes.
     * Deleted: the login (``User``) with its API tokens — the member app's token stops working
-      at once, and an OTP to the old number finds no one —, push subscriptions, tasks set for
-      them by name and their "done" marks.
+      at once, and an OTP to the old number finds no one —, sign-in codes pending for the
+      number, push subscriptions, tasks set for them by name (forward tasks with them) and
+      their "done" marks.
+    * The other apps (``PERSONAL_DATA_PARTS``): drive sign-ups lose the IP address and device
+      (the phone there is a keyed hash) and their recruiter codes are switched off; they
+      administer no WhatsApp group; they are no longer named as a meeting's extra invitee
+      (invitations made stay, for the meeting's counts).
     * Deliveries still queued for them are suppressed (kept: they are reach-counter rows with
       no content); sent ones, feed reads and shares stay as counted reach. Acknowledgements
       they made keep the unit and lose the person.
@@ -623,7 +648,7 @@ def do_erase_person(
     The ``ErasureRecord`` says when, why (``reason``), on whose request, what was removed
     (counts) and what was kept and why; it holds no personal data.
     """
-    from sangathan.accounts.models import User
+    from sangathan.accounts.models import OtpChallenge, User
     from sangathan.broadcasts.models import Acknowledgement
     from sangathan.channels.models import PushSubscription, Suppression
     from sangathan.channels.optout import OPT_OUT_CHANNELS, PHONE_CHANNELS, normalise_address
@@ -682,6 +707,10 @@ def do_erase_person(
         )
 
         removed["push_subscriptions"] = PushSubscription.objects.filter(person=person).delete()[0]
+        # Sign-in codes still waiting for the number (kept an hour at most anyway).
+        removed["pending_login_codes"] = OtpChallenge.objects.filter(phone=person.phone).delete()[0]
+        for part in _personal_data_parts():
+            removed.update(part.erase(person))
         removed["tasks"] = Task.objects.filter(person=person).delete()[0]
         removed["tasks_done"] = TaskDone.objects.filter(person=person).delete()[0]
         Acknowledgement.objects.filter(person=person).update(person=None)
@@ -722,7 +751,10 @@ def do_erase_person(
             requested_by=requested_by,
             actor=actor if actor is not None and actor.pk else None,
             removed=removed,
-            kept=ERASURE_KEPT,
+            kept={
+                **ERASURE_KEPT,
+                **{k: v for p in _personal_data_parts() for k, v in p.KEPT.items()},
+            },
         )
         audit(
             "person_erased",
