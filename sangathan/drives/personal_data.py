@@ -1,9 +1,11 @@
-"""A person's data held by the drives, for their export and their erasure (wired into
-``sangathan.people.actions``: ``do_export_person_data`` and ``do_erase_person``)."""
+"""A person's data held by the drives, for their export and their erasure (listed in
+``sangathan.people.personal_data``)."""
 
 from __future__ import annotations
 
 from django.db.models import Q
+
+from sangathan.people.personal_data import iso
 
 KEPT = {
     "drive_sign_ups": "kept without the IP address and the device: the drives' funnels and "
@@ -12,10 +14,6 @@ KEPT = {
     "recruiter_codes": "kept for the drives' history, switched off: the erased person's code "
     "brings in nobody",
 }
-
-
-def _iso(value):
-    return value.isoformat() if value is not None else None
 
 
 def export(person) -> dict:
@@ -31,7 +29,7 @@ def export(person) -> dict:
                 "home_unit": s.home_unit.code if s.home_unit_id else None,
                 "status": s.status,
                 "via": s.via,
-                "at": _iso(s.created_at),
+                "at": iso(s.created_at),
                 "ip": s.ip,
                 "device": s.device,
             }
@@ -40,7 +38,7 @@ def export(person) -> dict:
             .order_by("created_at", "pk")
         ],
         "recruiting_for": [
-            {"drive": r.drive.name, "code": r.code, "active": r.active, "since": _iso(r.added_at)}
+            {"drive": r.drive.name, "code": r.code, "active": r.active, "since": iso(r.added_at)}
             for r in Recruiter.objects.filter(person=person).select_related("drive")
         ],
     }

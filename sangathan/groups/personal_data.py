@@ -1,13 +1,11 @@
 """A person's data held by the WhatsApp groups registry, for their export and erasure
-(wired into ``sangathan.people.actions``)."""
+(listed in ``sangathan.people.personal_data``)."""
 
 from __future__ import annotations
 
+from sangathan.people.personal_data import iso
+
 KEPT = {}
-
-
-def _iso(value):
-    return value.isoformat() if value is not None else None
 
 
 def export(person) -> dict:
@@ -15,7 +13,7 @@ def export(person) -> dict:
 
     return {
         "whatsapp_groups_you_administer": [
-            {"group": a.group.name, "unit": a.group.unit.code, "since": _iso(a.added_at)}
+            {"group": a.group.name, "unit": a.group.unit.code, "since": iso(a.added_at)}
             for a in GroupAdmin.objects.filter(person=person)
             .select_related("group", "group__unit")
             .order_by("added_at", "pk")
@@ -24,8 +22,8 @@ def export(person) -> dict:
             {
                 "group": f.forward.group.name,
                 "broadcast": f.forward.broadcast.code,
-                "at": _iso(f.created_at),
-                "reminded_at": _iso(f.reminded_at),
+                "at": iso(f.created_at),
+                "reminded_at": iso(f.reminded_at),
             }
             for f in ForwardTask.objects.filter(person=person)
             .select_related("forward__group", "forward__broadcast")

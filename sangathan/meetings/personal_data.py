@@ -1,16 +1,14 @@
-"""A person's data held by meetings, for their export and erasure (wired into
-``sangathan.people.actions``)."""
+"""A person's data held by meetings, for their export and erasure (listed in
+``sangathan.people.personal_data``)."""
 
 from __future__ import annotations
+
+from sangathan.people.personal_data import iso
 
 KEPT = {
     "meeting_invitations": "kept with the anonymised record: a meeting's invited, answered "
     "and attended counts stay true",
 }
-
-
-def _iso(value):
-    return value.isoformat() if value is not None else None
 
 
 def export(person) -> dict:
@@ -20,11 +18,11 @@ def export(person) -> dict:
         "meeting_invitations": [
             {
                 "meeting": i.meeting.display_title,
-                "starts_at": _iso(i.meeting.starts_at),
-                "invited_at": _iso(i.invited_at),
+                "starts_at": iso(i.meeting.starts_at),
+                "invited_at": iso(i.invited_at),
                 "told_by": i.notified,
                 "rsvp": i.rsvp,
-                "attended_at": _iso(i.attended_at),
+                "attended_at": iso(i.attended_at),
                 "checked_in_by": i.checkin_method,
             }
             for i in Invitation.objects.filter(person=person)
@@ -35,7 +33,7 @@ def export(person) -> dict:
             {
                 "meeting": a.meeting.display_title,
                 "action": a.title,
-                "due": _iso(a.due),
+                "due": iso(a.due),
                 "status": a.status,
             }
             for a in ActionItem.objects.filter(person=person)

@@ -21,7 +21,9 @@ from sangathan.accounts.audit import audit
 from sangathan.org.counts import bump
 from sangathan.org.models import OrgUnit
 from sangathan.org.scoping import jurisdiction_for
+from sangathan.people import personal_data
 from sangathan.people.models import Appointment, Channel, Consent, Person, Position, Purpose
+from sangathan.people.personal_data import iso
 
 
 class ActionRefused(ValidationError):
@@ -414,26 +416,6 @@ def lift_suppression(
 # --- data rights (DPDP Act 2023: section 11 access, section 12 erasure) ---------------------
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-# The other apps' share of a person's data: each module has ``export(person) -> dict`` (its
-# sections of the export), ``erase(person) -> dict`` (counts of what it removed, run inside
-# the erasure's transaction) and ``KEPT`` (what it keeps, and why).
-PERSONAL_DATA_PARTS = (
-    "sangathan.drives.personal_data",
-    "sangathan.groups.personal_data",
-    "sangathan.meetings.personal_data",
-)
-
-
-def _personal_data_parts():
-    from importlib import import_module
-
-    return [import_module(name) for name in PERSONAL_DATA_PARTS]
-
-
 def do_export_person_data(person: Person) -> dict:
     """Everything held about ``person``, as plain JSON-ready data: the record, unit, posts
     (current and past), consents with their dates and evidence, feed reads and shares,
@@ -469,8 +451,8 @@ def do_export_person_data(person: Person) -> dict:
             "tags": list(person.tags.values_list("name", flat=True)),
             "app_status": person.app_status,
             "source": person.source,
-            "created_at": _iso(person.created_at),
-            "updated_at": _iso(person.updated_at),
+            "created_at": iso(person.created_at),
+            "updated_at": iso(person.updated_at),
         },
         "unit": {"code": unit.code, "name": unit.name, "trail": trail},
         "appointments": [
@@ -480,8 +462,8 @@ def do_export_person_data(person: Person) -> dict:
                 "wing": a.position.wing,
                 "unit": a.unit.code,
                 "unit_name": a.unit.name,
-                "starts": _iso(a.starts),
-                "ends": _iso(a.ends),
+                "starts": iso(a.starts),
+                "ends": iso(a.ends),
             }
             for a in person.appointments.select_related("position", "unit").order_by("starts")
         ],
@@ -489,8 +471,8 @@ def do_export_person_data(person: Person) -> dict:
             {
                 "channel": c.channel,
                 "purpose": c.purpose,
-                "granted_at": _iso(c.granted_at),
-                "withdrawn_at": _iso(c.withdrawn_at),
+                "granted_at": iso(c.granted_at),
+                "withdrawn_at": iso(c.withdrawn_at),
                 "evidence": c.evidence,
             }
             for c in person.consents.order_by("granted_at", "pk")
@@ -499,15 +481,15 @@ def do_export_person_data(person: Person) -> dict:
             {
                 "broadcast": r.broadcast.code,
                 "title": r.broadcast.title_hi or r.broadcast.title_en,
-                "read_at": _iso(r.read_at),
-                "shared_at": _iso(r.shared_at),
+                "read_at": iso(r.read_at),
+                "shared_at": iso(r.shared_at),
             }
             for r in FeedRead.objects.filter(person=person)
             .select_related("broadcast")
             .order_by("pk")
         ],
         "acknowledgements": [
-            {"broadcast": a.broadcast.code, "unit": a.unit_path, "at": _iso(a.acknowledged_at)}
+            {"broadcast": a.broadcast.code, "unit": a.unit_path, "at": iso(a.acknowledged_at)}
             for a in Acknowledgement.objects.filter(person=person)
             .select_related("broadcast")
             .order_by("pk")
@@ -517,9 +499,9 @@ def do_export_person_data(person: Person) -> dict:
                 "broadcast": d["broadcast__code"],
                 "channel": d["channel"],
                 "status": d["status"],
-                "created_at": _iso(d["created_at"]),
-                "sent_at": _iso(d["sent_at"]),
-                "status_at": _iso(d["status_at"]),
+                "created_at": iso(d["created_at"]),
+                "sent_at": iso(d["sent_at"]),
+                "status_at": iso(d["status_at"]),
             }
             for d in Delivery.objects.filter(person=person)
             .order_by("pk")
@@ -528,21 +510,21 @@ def do_export_person_data(person: Person) -> dict:
         "push_subscriptions": [
             {
                 "endpoint": s.endpoint,
-                "created_at": _iso(s.created_at),
-                "last_success_at": _iso(s.last_success_at),
+                "created_at": iso(s.created_at),
+                "last_success_at": iso(s.last_success_at),
             }
             for s in PushSubscription.objects.filter(person=person).order_by("pk")
         ],
         "tasks_done": [
-            {"task": t.task.title, "done_at": _iso(t.done_at)}
+            {"task": t.task.title, "done_at": iso(t.done_at)}
             for t in TaskDone.objects.filter(person=person).select_related("task").order_by("pk")
         ],
         "tasks_assigned_to_you": [
-            {"title": t.title, "kind": t.kind, "due": _iso(t.due), "created_at": _iso(t.created_at)}
+            {"title": t.title, "kind": t.kind, "due": iso(t.due), "created_at": iso(t.created_at)}
             for t in Task.objects.filter(person=person).order_by("pk")
         ],
         "opt_outs": [
-            {"channel": s.channel, "address": s.address, "since": _iso(s.created_at)}
+            {"channel": s.channel, "address": s.address, "since": iso(s.created_at)}
             for s in Suppression.objects.filter(
                 Q(address=person.phone) | Q(channel="email", address=(person.email or "-").lower())
             ).order_by("pk")
@@ -554,7 +536,7 @@ def do_export_person_data(person: Person) -> dict:
         },
         "account": None,
     }
-    for part in _personal_data_parts():
+    for part in personal_data.parts():
         data.update(part.export(person))
     audit_q = Q(object_type="person", object_id=str(person.pk)) | Q(detail__person=person.pk)
     if user is not None:
@@ -562,13 +544,13 @@ def do_export_person_data(person: Person) -> dict:
             "phone": user.phone,
             "name": user.name,
             "language": user.language,
-            "date_joined": _iso(user.date_joined),
-            "last_login": _iso(user.last_login),
+            "date_joined": iso(user.date_joined),
+            "last_login": iso(user.last_login),
             "tokens": [
                 {
-                    "created_at": _iso(t.created_at),
-                    "expires_at": _iso(t.expires_at),
-                    "last_used_at": _iso(t.last_used_at),
+                    "created_at": iso(t.created_at),
+                    "expires_at": iso(t.expires_at),
+                    "last_used_at": iso(t.last_used_at),
                 }
                 for t in ApiToken.objects.filter(user=user).order_by("pk")
             ],
@@ -576,7 +558,7 @@ def do_export_person_data(person: Person) -> dict:
         audit_q |= Q(actor=user)
     data["audit"] = [
         {
-            "at": _iso(e.at),
+            "at": iso(e.at),
             "action": e.action,
             "object": f"{e.object_type}:{e.object_id}" if e.object_type else "",
             "by_you": user is not None and e.actor_id == user.pk,
@@ -628,10 +610,10 @@ def do_erase_person(
       at once, and an OTP to the old number finds no one —, sign-in codes pending for the
       number, push subscriptions, tasks set for them by name (forward tasks with them) and
       their "done" marks.
-    * The other apps (``PERSONAL_DATA_PARTS``): drive sign-ups lose the IP address and device
-      (the phone there is a keyed hash) and their recruiter codes are switched off; they
-      administer no WhatsApp group; they are no longer named as a meeting's extra invitee
-      (invitations made stay, for the meeting's counts).
+    * The other apps (``sangathan.people.personal_data``): drive sign-ups lose the IP address
+      and device (the phone there is a keyed hash) and their recruiter codes are switched
+      off; they administer no WhatsApp group; they are no longer named as a meeting's extra
+      invitee (invitations made stay, for the meeting's counts).
     * Deliveries still queued for them are suppressed (kept: they are reach-counter rows with
       no content); sent ones, feed reads and shares stay as counted reach. Acknowledgements
       they made keep the unit and lose the person.
@@ -709,7 +691,7 @@ def do_erase_person(
         removed["push_subscriptions"] = PushSubscription.objects.filter(person=person).delete()[0]
         # Sign-in codes still waiting for the number (kept an hour at most anyway).
         removed["pending_login_codes"] = OtpChallenge.objects.filter(phone=person.phone).delete()[0]
-        for part in _personal_data_parts():
+        for part in personal_data.parts():
             removed.update(part.erase(person))
         removed["tasks"] = Task.objects.filter(person=person).delete()[0]
         removed["tasks_done"] = TaskDone.objects.filter(person=person).delete()[0]
@@ -753,7 +735,7 @@ def do_erase_person(
             removed=removed,
             kept={
                 **ERASURE_KEPT,
-                **{k: v for p in _personal_data_parts() for k, v in p.KEPT.items()},
+                **{k: v for p in personal_data.parts() for k, v in p.KEPT.items()},
             },
         )
         audit(

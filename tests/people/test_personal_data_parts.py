@@ -11,18 +11,19 @@ from sangathan.accounts.models import OtpChallenge
 from sangathan.drives.models import Drive, Recruiter, SignUp, phone_key
 from sangathan.groups.actions import do_create_group
 from sangathan.groups.models import GroupAdmin
-from sangathan.meetings import actions as meetings
+from sangathan.meetings import actions as meeting_actions
 from sangathan.meetings.models import Invitation
 from sangathan.people.actions import do_erase_person, do_export_person_data
+from tests.meetings.conftest import meetings  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def everywhere(cast):
+def everywhere(meetings):  # noqa: F811
     """The booth volunteer signed up through a campus drive, recruits for it, administers
     their booth's WhatsApp group and was named to a meeting with an action item."""
-    t = cast
+    t = meetings
     p = t.volunteer_person
     drive = Drive.objects.create(
         name="Campus drive — Lucknow University",
@@ -43,20 +44,13 @@ def everywhere(cast):
     )
     t.recruiter = Recruiter.objects.create(drive=drive, person=p)
     t.group = do_create_group(t.convenor, unit=t.booth1, name="बूथ 1 कार्यकर्ता", admins=[p])
-    start = timezone.now() + datetime.timedelta(days=3)
-    t.meeting = meetings.do_create_meeting(
-        t.convenor,
-        host_unit=t.lucknow,
-        title="Lucknow IT team",
-        kind="district",
-        starts_at=start,
-        ends_at=start + datetime.timedelta(hours=1),
-        venue="Party office",
+    t.meeting = t.district_meeting
+    meeting_actions.do_add_extra_invitee(t.convenor, t.meeting, p)
+    meeting_actions.do_send_invitations(t.convenor, t.meeting)
+    meeting_actions.do_rsvp(p, t.meeting, "yes")
+    meeting_actions.do_add_action_item(
+        t.convenor, t.meeting, title="बूथ का व्हाट्सऐप ग्रुप बढ़ाएँ", person=p
     )
-    meetings.do_add_extra_invitee(t.convenor, t.meeting, p)
-    meetings.do_send_invitations(t.convenor, t.meeting)
-    meetings.do_rsvp(p, t.meeting, "yes")
-    meetings.do_add_action_item(t.convenor, t.meeting, title="बूथ का व्हाट्सऐप ग्रुप बढ़ाएँ", person=p)
     OtpChallenge.objects.create(
         phone=p.phone, code_hash="x", expires_at=timezone.now() + datetime.timedelta(minutes=5)
     )
@@ -106,7 +100,7 @@ def test_erasure_clears_them_and_says_what_it_kept(everywhere):
     assert record.removed["sign_ups_ip_and_device_removed"] == 1
     assert record.removed["recruiter_codes_switched_off"] == 1
     assert record.removed["group_admin_roles"] == 1
-    assert record.removed["named_in_meetings"] == 1
+    assert record.removed["named_in_meetings"] == 2  # this meeting and the state meeting
     assert record.removed["pending_login_codes"] == 1
     assert {"drive_sign_ups", "recruiter_codes", "meeting_invitations"} <= set(record.kept)
     # what the export now says about the anonymised record
