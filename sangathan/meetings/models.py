@@ -249,6 +249,17 @@ class InvitationQuerySet(models.QuerySet):
         agg["no_answer"] = agg["invited"] - agg["yes"] - agg["no"] - agg["maybe"]
         return agg
 
+    def channel_counts(self) -> dict:
+        """How the invitations went out beyond the app: carried by email, push and SMS,
+        waiting for a retry on some channel, and not tried yet (the task is on its way)."""
+        return self.aggregate(
+            email=models.Count("pk", filter=Q(notified__contains="email")),
+            push=models.Count("pk", filter=Q(notified__contains="push")),
+            sms=models.Count("pk", filter=Q(notified__contains="sms")),
+            retrying=models.Count("pk", filter=~Q(retry_channels="")),
+            untried=models.Count("pk", filter=Q(notified_at__isnull=True)),
+        )
+
 
 class Invitation(models.Model):
     """One invitee of a meeting, as resolved when the invitations went out (a snapshot: a

@@ -202,6 +202,7 @@ def meeting_detail(request, code):
             meeting.extra_invitees.values_list("pk", flat=True),
         ),
         "counts": invitations.counts(),
+        "told": invitations.channel_counts() if meeting.invitations_sent_at else None,
         "by_unit": actions.attendance_by_unit(meeting) if meeting.invitations_sent_at else [],
         "invitees": invitations.select_related("person", "unit").order_by(
             "unit_path", "person__name"

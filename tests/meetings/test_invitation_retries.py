@@ -12,6 +12,7 @@ from django.utils import timezone
 from sangathan.channels.adapters.base import SendResult
 from sangathan.meetings import actions, tasks
 from sangathan.meetings.models import Invitation
+from tests.conftest import client_for
 from tests.meetings.conftest import consent
 from tests.smtp import RecordingHandler, free_port
 
@@ -139,6 +140,27 @@ def test_only_the_failed_channel_is_retried_after_the_gateways_retry_after(meeti
     )
     assert adapter.calls == [[inv.pk], [inv.pk]]
     assert len(mail.outbox) == 1  # the email that went the first time is not sent again
+
+
+def test_the_meeting_page_says_how_the_invitations_went(meetings, monkeypatch):
+    t = meetings
+    t.convenor_person.email = "sanjay@example.org"
+    t.convenor_person.save()
+    consent(t.convenor_person, "email")
+    adapter, inv = sms_to_convenor(t, monkeypatch, failures=1)
+    # sent, and the background task not run yet: all three are on their way
+    page = client_for(t.state_admin).get(f"/meetings/{t.state_meeting.code}/").content.decode()
+    assert "3 being sent." in page
+    tasks.notify(t.state_meeting.pk)
+    page = client_for(t.state_admin).get(f"/meetings/{t.state_meeting.code}/").content.decode()
+    line = page.split('id="invitation-channels">', 1)[1].split("</p>", 1)[0]
+    assert "by email 1, push 0, SMS 0." in line
+    assert "1 waiting to be tried again." in line and "being sent" not in line
+    Invitation.objects.filter(pk=inv.pk).update(retry_at=timezone.now())
+    tasks.retry_due()
+    page = client_for(t.state_admin).get(f"/meetings/{t.state_meeting.code}/").content.decode()
+    line = page.split('id="invitation-channels">', 1)[1].split("</p>", 1)[0]
+    assert "by email 1, push 0, SMS 1." in line and "waiting" not in line
 
 
 def test_it_gives_up_after_the_last_try(meetings, monkeypatch):
