@@ -25,15 +25,19 @@ imports stay inside the functions.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
+import os
 import random
+import shutil
 import statistics
 import sys
 import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from django.db import DatabaseError, connection, transaction
 
@@ -90,10 +94,55 @@ def analyze() -> None:
             cur.execute("ANALYZE")
 
 
+ORG_CACHE_ENV = "SANGATHAN_BENCH_ORG_CACHE"
+
+
+def _org_cache(booths: int, people: int, seed: int) -> Path | None:
+    """Where a seeded organisation of this size is kept between benchmark runs: only on
+    SQLite and only when ``SANGATHAN_BENCH_ORG_CACHE`` names a folder (seeding ten million
+    people takes about ten minutes; copying the file, seconds). The name carries the applied
+    migrations, so a schema change never restores an old file."""
+    folder = os.environ.get(ORG_CACHE_ENV)
+    if not folder or connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cur:
+        cur.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
+        schema = hashlib.sha256(repr(cur.fetchall()).encode()).hexdigest()[:12]
+    return Path(folder) / f"org-{booths}-{people}-{seed}-{schema}.sqlite3"
+
+
+def _database_file() -> Path:
+    return Path(connection.settings_dict["NAME"])
+
+
+def _restore_org(cache: Path) -> float:
+    """Replace this (freshly migrated, empty) scratch database by the cached copy."""
+    t = time.perf_counter()
+    connection.close()
+    target = _database_file()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(cache, target)
+    return round(time.perf_counter() - t, 1)
+
+
+def _store_org(cache: Path) -> None:
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".partial")
+    shutil.copyfile(_database_file(), partial)
+    partial.replace(cache)
+
+
 def setup_org(booths: int, people: int, *, seed: int = 42, progress: bool = False) -> dict:
-    """A synthetic organisation with ``people`` spread over ``booths``; seconds taken."""
+    """A synthetic organisation with ``people`` spread over ``booths``; seconds taken (or, when
+    it came from the cache of ``SANGATHAN_BENCH_ORG_CACHE``, the seconds of the copy)."""
     from sangathan.core import seeding
 
+    cache = _org_cache(booths, people, seed)
+    if cache is not None and cache.exists():
+        return {"restored_from_cache": str(cache), "copy": _restore_org(cache)}
     t = time.perf_counter()
     seeding.build_org(booths, progress=progress)
     units_s = time.perf_counter() - t
@@ -101,7 +150,10 @@ def setup_org(booths: int, people: int, *, seed: int = 42, progress: bool = Fals
     seeding.seed_people(
         people, seeding.booths_under(seeding.SYN_PREFIX), seed=seed, progress=progress
     )
-    return {"units": round(units_s, 1), "people": round(time.perf_counter() - t, 1)}
+    seconds = {"units": round(units_s, 1), "people": round(time.perf_counter() - t, 1)}
+    if cache is not None:
+        _store_org(cache)
+    return seconds
 
 
 def seed_consents(

@@ -119,3 +119,17 @@ def test_bench_reach_reads_counters_that_agree_with_the_delivery_rows():
     assert result["ratio"] == pytest.approx(
         result["view_time_join_ms"] / result["p99_ms"], rel=0.01, abs=0.002
     )
+
+
+@pytest.mark.django_db
+def test_a_seeded_organisation_is_kept_and_restored_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("SANGATHAN_BENCH_ORG_CACHE", str(tmp_path))
+    size = ("--booths", "40", "--people", "400", "--runs", "1")
+    first = bench("publish", *size, "--samples", "2")
+    assert set(first["seed_seconds"]) == {"units", "people"}  # seeded, then kept
+    (kept,) = tmp_path.glob("org-40-400-42-*.sqlite3")
+    # Another benchmark of the same size starts from the kept copy: the same 400 people
+    # get their outbox rows.
+    second = bench("fanout", *size)
+    assert second["seed_seconds"]["restored_from_cache"] == str(kept)
+    assert second["rows"] == 400 and second["same_rows"] is True
