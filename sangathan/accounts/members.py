@@ -33,13 +33,13 @@ def member_for_api_token(raw: str):
     """The member holding the live token ``raw`` (``person_id`` None when the user has no
     member record), else None."""
     from sangathan.accounts.models import ApiToken
-    from sangathan.broadcasts.feed import Member, _datetime
+    from sangathan.broadcasts.feed import Member, _datetime, hot_cursor
     from sangathan.people.models import AppStatus
 
     if not raw or not raw.startswith(API_TOKEN_PREFIX):
         return None
     now = timezone.now()
-    with connection.cursor() as cur:
+    with hot_cursor() as cur:
         cur.execute(TOKEN_SQL, [_token_hash(raw), connection.ops.adapt_datetimefield_value(now)])
         row = cur.fetchone()
     if row is None:
