@@ -1,11 +1,10 @@
-"""``sangathan import-institutions FILE [--commit]``: colleges, universities and schools from
-a CSV (name, kind, district_code; optional name_en, unit_code, code, adults_only). Without
-``--commit`` it only reports what it would do, line by line."""
+"""``sangathan import-institutions FILE [--commit] [--json]``: colleges, universities and
+schools from a CSV (name, kind, district_code; optional name_en, unit_code, code,
+adults_only). Without ``--commit`` it only reports what it would do, line by line."""
 
-from pathlib import Path
+from django.utils.translation import gettext as _
 
-from django.core.management.base import BaseCommand, CommandError
-
+from sangathan.core.management.importing import FileImportCommand
 from sangathan.drives.actions import (
     InstitutionsFileError,
     import_institutions,
@@ -13,23 +12,17 @@ from sangathan.drives.actions import (
 )
 
 
-class Command(BaseCommand):
-    help = "Check (and with --commit, save) institutions from a CSV file."
+class Command(FileImportCommand):
+    help = _(
+        "Add institutions from a CSV with columns name, kind, district_code (optional "
+        "name_en, unit_code, code, adults_only). Without --commit it only previews."
+    )
 
-    def add_arguments(self, parser):
-        parser.add_argument("file")
-        parser.add_argument("--commit", action="store_true")
-
-    def handle(self, *args, file, commit, **options):
-        try:
-            rows = read_institutions_file(Path(file).read_bytes())
-        except (OSError, InstitutionsFileError) as e:
-            raise CommandError(str(e)) from e
-        result = import_institutions(rows, commit=commit)
-        for bad in result["invalid"]:
-            self.stdout.write(f"line {bad['line']}: {bad['reason']}")
-        verb = "saved" if commit else "would save (run again with --commit)"
-        self.stdout.write(
-            f"{result['rows']} rows, {len(result['invalid'])} with problems; {verb}: "
-            f"{result['created']} new, {result['updated']} updated"
-        )
+    def handle(self, *args, **opts):
+        rows = self.read_rows(opts["file"], read_institutions_file, InstitutionsFileError)
+        result = import_institutions(rows, commit=opts["commit"])
+        summary = _(
+            "%(rows)s rows, %(invalid)s with problems; %(created)s new institutions, "
+            "%(updated)s updated."
+        ) % {**result, "invalid": len(result["invalid"])}
+        self.report(result, opts, summary)
