@@ -129,6 +129,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] not in ("", ":memory:"):
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Statements run through a server-binding cursor (the member app's feed and token lookup,
+    # ``sangathan.broadcasts.feed.hot_cursor``) are prepared after this many runs on a
+    # connection; Django's usual client-side cursors never are. Set it empty behind a pooler
+    # that cannot keep prepared statements (PgBouncer before 1.21, or without
+    # max_prepared_statements).
+    _prepare = os.environ.get("SANGATHAN_PG_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(_prepare) if _prepare else None
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

@@ -156,12 +156,12 @@ def hot_cursor():
     """A cursor for the member app's hottest statements (the feed page, the token lookup).
 
     On PostgreSQL it binds parameters on the server, so psycopg prepares a statement it has
-    run ``prepare_threshold`` (5) times on a connection: the feed's UNION of one branch per
-    ancestor is planned once per connection and shape instead of on every request (planning
-    took ~1.3 ms, as long as running it). The rest of the site keeps Django's default
-    client-side binding. It is still Django's cursor wrapper: errors are translated, and
-    queries are logged and counted as any other. (Behind PgBouncer in transaction mode,
-    prepared statements need PgBouncer ≥ 1.21 with ``max_prepared_statements`` set.)"""
+    run ``prepare_threshold`` times on a connection (``SANGATHAN_PG_PREPARE_THRESHOLD``, 5;
+    Django leaves it off): the feed's UNION of one branch per ancestor is planned once per
+    connection and shape instead of on every request (planning took ~1.3 ms, as long as
+    running it). The rest of the site keeps Django's client-side binding, which never
+    prepares. It is still Django's cursor wrapper: errors are translated, and queries are
+    logged and counted as any other."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cur:
             yield cur

@@ -161,6 +161,25 @@ def test_the_api_answers_the_documented_schema_in_one_statement_after_the_token(
     assert len(queries) == 2, [q["sql"][:80] for q in queries]
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's"
+)
+def test_on_postgresql_the_page_and_the_token_become_prepared_statements(cast):
+    """psycopg prepares a statement after five runs on a connection, but only through a
+    cursor that binds on the server (``feed.hot_cursor``): this keeps the feed's UNION from
+    being planned on every request."""
+    scatter(cast, 20, random.Random(3))
+    member = bearer(cast.volunteer)
+    client = Client()
+    for _ in range(7):
+        assert client.get("/api/v1/feed", **member).status_code == 200
+    with connection.cursor() as cur:
+        cur.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cur.fetchall()]
+    assert any("WITH top AS MATERIALIZED" in s for s in statements), statements
+    assert any("FROM accounts_apitoken t" in s for s in statements), statements
+
+
 def test_the_staff_session_reads_its_own_feed_too(cast):
     scatter(cast, 20, random.Random(9))
     r = client_for(cast.convenor).get("/api/v1/feed")
