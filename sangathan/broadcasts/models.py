@@ -235,7 +235,15 @@ class FeedRead(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["broadcast", "person"], name="one_receipt")]
-        indexes = [models.Index(fields=["broadcast", "unit_path"])]
+        # A unit's subtree is a path prefix (``unit_path__under``): on PostgreSQL an index
+        # range only with pattern ops (see ``channels.Delivery``'s delivery_reach).
+        indexes = [
+            models.Index(
+                fields=["broadcast", "unit_path"],
+                name="feedread_reach",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} read {self.broadcast_id}"
@@ -256,7 +264,13 @@ class Acknowledgement(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["broadcast", "unit"], name="one_ack")]
-        indexes = [models.Index(fields=["broadcast", "unit_path"])]
+        indexes = [
+            models.Index(
+                fields=["broadcast", "unit_path"],
+                name="ack_reach",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit_id} acknowledged {self.broadcast_id}"

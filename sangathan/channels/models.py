@@ -79,9 +79,14 @@ class Delivery(models.Model):
             # A status callback names the provider's message id on one channel.
             models.Index(fields=["provider_ref", "channel"], name="delivery_ref"),
             # Reach below the assembly groups one unit's rows by (path prefix, channel,
-            # status): covering them makes it an index-only range scan.
+            # status): covering them makes it an index-only range scan. On PostgreSQL the
+            # path's prefix (``LIKE 'p%'``) is a range only with pattern ops (under a
+            # language collation the default ops cannot serve LIKE); SQLite ignores
+            # opclasses and reads its range form (``sangathan.org.lookups``).
             models.Index(
-                fields=["broadcast", "unit_path", "channel", "status"], name="delivery_reach"
+                fields=["broadcast", "unit_path", "channel", "status"],
+                name="delivery_reach",
+                opclasses=["int8_ops", "varchar_pattern_ops", "varchar_ops", "varchar_ops"],
             ),
         ]
 
