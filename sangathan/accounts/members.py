@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from ninja.security import HttpBearer
@@ -29,19 +29,37 @@ WHERE t.key_hash = %s AND t.expires_at > %s AND u.is_active
 """
 
 
+def _token_row(params: list, *, health_check: bool):
+    from sangathan.broadcasts.feed import hot_cursor
+
+    with hot_cursor(health_check=health_check) as cur:
+        cur.execute(TOKEN_SQL, params)
+        return cur.fetchone()
+
+
 def member_for_api_token(raw: str):
     """The member holding the live token ``raw`` (``person_id`` None when the user has no
     member record), else None."""
     from sangathan.accounts.models import ApiToken
-    from sangathan.broadcasts.feed import Member, _datetime, hot_cursor
+    from sangathan.broadcasts.feed import Member, _datetime
     from sangathan.people.models import AppStatus
 
     if not raw or not raw.startswith(API_TOKEN_PREFIX):
         return None
     now = timezone.now()
-    with hot_cursor() as cur:
-        cur.execute(TOKEN_SQL, [_token_hash(raw), connection.ops.adapt_datetimefield_value(now)])
-        row = cur.fetchone()
+    params = [_token_hash(raw), connection.ops.adapt_datetimefield_value(now)]
+    try:
+        row = _token_row(params, health_check=False)
+    except OperationalError:
+        # The request's first statement runs without Django's health check (a SELECT 1, a
+        # third round trip on every feed request): a connection the server has dropped
+        # fails here instead, and is replaced, and the lookup asked once more.
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        row = _token_row(params, health_check=True)
+    # The statement has just shown the connection works: no SELECT 1 later in the request.
+    connection.health_check_done = True
     if row is None:
         return None
     token_id, last_used, user_id, person_id, app_status, path = row

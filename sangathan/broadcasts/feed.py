@@ -152,7 +152,7 @@ _ENCODER = DjangoJSONEncoder()
 
 
 @contextmanager
-def hot_cursor():
+def hot_cursor(*, health_check: bool = True):
     """A cursor for the member app's hottest statements (the feed page, the token lookup).
 
     On PostgreSQL it binds parameters on the server, so psycopg prepares a statement it has
@@ -161,14 +161,17 @@ def hot_cursor():
     connection and shape instead of on every request (planning took ~1.3 ms, as long as
     running it). The rest of the site keeps Django's client-side binding, which never
     prepares. It is still Django's cursor wrapper: errors are translated, and queries are
-    logged and counted as any other."""
+    logged and counted as any other. ``health_check=False`` skips Django's ``SELECT 1``
+    before the request's first statement, for a caller that retries that statement on a
+    fresh connection instead (``sangathan.accounts.members``)."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cur:
             yield cur
         return
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.close_if_health_check_failed()
+    if health_check:
+        connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = ServerBindingCursor(connection.connection)

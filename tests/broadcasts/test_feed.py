@@ -202,3 +202,31 @@ def test_an_expired_or_unknown_token_is_refused(cast):
     cast.volunteer.save()
     raw, _ = do_issue_api_token(cast.volunteer)
     assert Client().get("/api/v1/feed", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a server to drop the connection")
+@pytest.mark.django_db(transaction=True)
+def test_the_feed_survives_a_connection_the_server_dropped(cast):
+    """The feed's token lookup runs without Django's per-request ``SELECT 1``; when the
+    server has dropped the kept connection (a restart, an idle timeout), the lookup fails,
+    and is asked once more on a new connection: the member sees their feed, not an error."""
+    import psycopg
+
+    scatter(cast, 5, random.Random(5))
+    member = bearer(cast.volunteer)
+    client = Client()
+    assert client.get("/api/v1/feed", **member).status_code == 200
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"] or None,
+        dbname=settings["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    r = client.get("/api/v1/feed", **member)
+    assert r.status_code == 200 and len(r.json()["items"]) > 0
+    assert connection.connection.info.backend_pid != pid
