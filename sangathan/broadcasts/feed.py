@@ -160,11 +160,13 @@ def hot_cursor(*, health_check: bool = True):
     Django leaves it off): the feed's UNION of one branch per ancestor is planned once per
     connection and shape instead of on every request (planning took ~1.3 ms, as long as
     running it). The rest of the site keeps Django's client-side binding, which never
-    prepares. It is still Django's cursor wrapper: errors are translated, and queries are
-    logged and counted as any other. ``health_check=False`` skips Django's ``SELECT 1``
-    before the request's first statement, for a caller that retries that statement on a
-    fresh connection instead (``sangathan.accounts.members``)."""
-    if connection.vendor != "postgresql":
+    prepares. It is still Django's cursor wrapper: errors are translated as any other.
+    ``health_check=False`` skips Django's ``SELECT 1`` before the request's first statement,
+    for a caller that retries that statement on a fresh connection instead
+    (``sangathan.accounts.members``)."""
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        # (While queries are logged — DEBUG, a test counting them — the usual cursor: the
+        # log cannot show a prepared statement's text.)
         with connection.cursor() as cur:
             yield cur
         return
@@ -174,12 +176,7 @@ def hot_cursor(*, health_check: bool = True):
         connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    raw = ServerBindingCursor(connection.connection)
-    cur = (
-        connection.make_debug_cursor(raw)
-        if connection.queries_logged
-        else connection.make_cursor(raw)
-    )
+    cur = connection.make_cursor(ServerBindingCursor(connection.connection))
     try:
         yield cur
     finally:
