@@ -49,7 +49,8 @@ WITH top AS MATERIALIZED (
 )
 SELECT b.id, b.code, b.title_hi, b.body_hi, b.title_en, b.body_en, b.link, b.attachment,
        b.topic, b.local_note, b.sent_at, b.narrowed, b.filters, b.excluded_paths,
-       u.code, u.name, u.name_hi, u.name_en, r.read_at, r.shared_at
+       u.code, u.name, u.name_hi, u.name_en,
+       r.read_at IS NOT NULL AS is_read, r.shared_at IS NOT NULL AS is_shared
 FROM top
 JOIN broadcasts_broadcast b ON b.id = top.id
 JOIN org_orgunit u ON u.id = b.audience_unit_id
@@ -281,8 +282,8 @@ def _item(row: tuple, hindi: bool) -> dict:
         unit_name,
         unit_name_hi,
         unit_name_en,
-        read_at,
-        shared_at,
+        is_read,
+        is_shared,
     ) = row
     if hindi:
         title, body = title_hi or title_en, body_hi or body_en
@@ -305,6 +306,6 @@ def _item(row: tuple, hindi: bool) -> dict:
         "unit_name": unit_display,
         "local_note": local_note,
         "sent_at": _ENCODER.default(_datetime(sent_at)),
-        "read": read_at is not None,
-        "shared": shared_at is not None,
+        "read": bool(is_read),
+        "shared": bool(is_shared),
     }
