@@ -205,7 +205,7 @@ def test_an_expired_or_unknown_token_is_refused(cast):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a server to drop the connection")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_feed_survives_a_connection_the_server_dropped(cast):
     """The feed's token lookup runs without Django's per-request ``SELECT 1``; when the
     server has dropped the kept connection (a restart, an idle timeout), the lookup fails,
