@@ -4,6 +4,8 @@ from django.urls import include, path
 from sangathan.core import views as core_views
 
 urlpatterns = [
+    # First: the member app's API is the busiest, and URLs are matched in order.
+    path("api/v1/", include("sangathan.api.urls")),
     path("", include("sangathan.org.urls")),
     path("people/", include("sangathan.people.urls")),
     path("broadcasts/", include("sangathan.broadcasts.urls")),
@@ -13,7 +15,6 @@ urlpatterns = [
     path("app/", include("sangathan.member.urls")),
     path("groups/", include("sangathan.groups.urls")),
     path("meetings/", include("sangathan.meetings.urls")),
-    path("api/v1/", include("sangathan.api.urls")),
     path("hooks/", include("sangathan.channels.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("privacy/", core_views.privacy, name="privacy"),

@@ -15,10 +15,15 @@ from ninja import Field, Router, Schema, Status
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import django_auth
 
-from sangathan.accounts.members import MemberTokenAuth
+from sangathan.accounts.members import (
+    BearerToken,
+    FeedTokenAuth,
+    member_for_api_token,
+    set_lazy_user,
+)
 from sangathan.broadcasts import actions
 from sangathan.broadcasts.audience import preview_counts
-from sangathan.broadcasts.feed import BadCursor, Member, feed_page
+from sangathan.broadcasts.feed import BadCursor, Member, feed_page, token_feed_page
 from sangathan.broadcasts.models import Broadcast
 from sangathan.broadcasts.reach import reach_report
 from sangathan.org.scoping import get_unit_for_user
@@ -352,27 +357,39 @@ def _default_reach_unit(user, broadcast):
 @router.get(
     "/feed",
     response={200: FeedPage, 400: Refusal},
-    auth=[MemberTokenAuth(), django_auth],
+    auth=[FeedTokenAuth(), django_auth],
 )
 def feed(request, cursor: str = "", limit: int = 20, topic: str = ""):
     """The member's broadcasts (to their unit and every unit above it), newest first. Pass
     ``next_cursor`` back as ``cursor`` for the next page."""
-    if isinstance(request.auth, Member):  # the member app's bearer token
-        member = request.auth
-        if member.person_id is None:
-            raise Http404("No member record")
-    else:  # a logged-in session of the staff UI
-        member = Member.of(_person(request))
+    limit = max(1, min(limit, 50))
     try:
-        items, next_cursor = feed_page(
-            member, cursor=cursor, limit=max(1, min(limit, 50)), topic=topic
-        )
+        if isinstance(request.auth, BearerToken):  # the member app: token and page at once
+            found = token_feed_page(request.auth.raw, cursor=cursor, limit=limit, topic=topic)
+            if found is None:
+                return JsonResponse({"detail": "Unauthorized"}, status=401)
+            member, items, next_cursor = found
+            set_lazy_user(request, member)
+            if member.person_id is None:
+                raise Http404("No member record")
+        else:  # a logged-in session of the staff UI
+            member = Member.of(_person(request))
+            items, next_cursor = feed_page(member, cursor=cursor, limit=limit, topic=topic)
     except BadCursor:
+        if isinstance(request.auth, BearerToken):
+            member = member_for_api_token(request.auth.raw)
+            if member is None:
+                return JsonResponse({"detail": "Unauthorized"}, status=401)
+            set_lazy_user(request, member)
         return refused(ActionRefused(_("That page marker is not valid."), code="bad_cursor"))
     # Rows built to the FeedPage schema by feed_page (tested against it); returned as they are
-    # because validating 20 items costs more than reading them.
+    # because validating 20 items costs more than reading them. UTF-8 as it is: Hindi escaped
+    # as \uXXXX would double the page's size.
     return JsonResponse(
-        {"items": items, "next_cursor": next_cursor}, encoder=NinjaJSONEncoder, status=200
+        {"items": items, "next_cursor": next_cursor},
+        encoder=NinjaJSONEncoder,
+        status=200,
+        json_dumps_params={"ensure_ascii": False},
     )
 
 

@@ -29,34 +29,69 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 
 STEPLEN = 4  # OrgUnit.steplen (treebeard), asserted in tests
+# Ancestor branches of the statement that reads the token too (the member's depth is not known
+# when it is written); a member deeper than this is read with the path-parameter statement.
+TOKEN_BRANCHES = 8
 
 # The newest n broadcasts addressed to each ancestor unit, each branch one seek down the index
-# (audience_unit, status, sent_at); then the n newest of those, with the unit and receipt.
+# (audience_unit, status, sent_at, id); then the n newest of those, with the unit and receipt.
 # (One ``IN`` over the units instead lets both databases scan every sent broadcast and sort.)
 FEED_BRANCH = """
 SELECT id, sent_at FROM (
   SELECT b.id, b.sent_at FROM broadcasts_broadcast b
-  WHERE b.audience_unit_id = (SELECT id FROM org_orgunit WHERE path = %s)
+  WHERE b.audience_unit_id = (SELECT id FROM org_orgunit WHERE path = {unit})
     AND b.status = 'sent'{more}
   ORDER BY b.sent_at DESC, b.id DESC
   LIMIT %s
 ) AS branch{i}
 """
 
-FEED_SQL = """
-WITH top AS MATERIALIZED (
-  SELECT id, sent_at FROM ({branches}) AS candidates ORDER BY sent_at DESC, id DESC LIMIT %s
-)
-SELECT b.id, b.code, b.title_hi, b.body_hi, b.title_en, b.body_en, b.link, b.attachment,
-       b.topic, b.local_note, b.sent_at, b.narrowed, b.filters, b.excluded_paths,
+FEED_COLUMNS = """
+       b.id, b.code, b.title_hi, b.body_hi, b.title_en, b.body_en, b.link, b.attachment,
+       b.topic, b.local_note, {sent_at}, b.narrowed, b.filters, b.excluded_paths,
        u.code, u.name, u.name_hi, u.name_en,
        r.read_at IS NOT NULL AS is_read, r.shared_at IS NOT NULL AS is_shared
+"""
+
+TOP = """top AS MATERIALIZED (
+  SELECT id, sent_at FROM ({branches}) AS candidates ORDER BY sent_at DESC, id DESC LIMIT %s
+)"""
+
+# A page for a member whose unit path is known (the staff session, the pages after a first
+# one the member's narrowed broadcasts thinned out).
+FEED_SQL = """
+WITH {top}
+SELECT {columns}
 FROM top
 JOIN broadcasts_broadcast b ON b.id = top.id
 JOIN org_orgunit u ON u.id = b.audience_unit_id
 LEFT JOIN broadcasts_feedread r ON r.broadcast_id = b.id AND r.person_id = %s
 ORDER BY top.sent_at DESC, top.id DESC
 """
+
+# The member app's request: the bearer token's member (``TOKEN_SELECT``) and their page, in
+# one statement. No row: the token is not live. One row with no broadcast: an empty feed.
+TOKEN_FEED_SQL = """
+WITH m AS MATERIALIZED ({token}), {top}
+SELECT m.token_id, m.last_used, m.user_id, m.person_id, m.app_status, m.path, {columns}
+FROM m
+LEFT JOIN top ON 1 = 1
+LEFT JOIN broadcasts_broadcast b ON b.id = top.id
+LEFT JOIN org_orgunit u ON u.id = b.audience_unit_id
+LEFT JOIN broadcasts_feedread r ON r.broadcast_id = b.id AND r.person_id = m.person_id
+ORDER BY top.sent_at DESC, top.id DESC
+"""
+TOKEN_WIDTH = 6  # the member's columns before the page's
+
+
+def utc_text(column: str) -> str:
+    """SQL for a timestamp column as UTC text (``YYYY-MM-DD?HH:MM:SS[.ffffff]``), which
+    :func:`json_time` and :func:`_datetime` read: turning twenty timestamps a page into
+    datetimes in the driver, only to print them again, cost more than the page's SQL."""
+    if connection.vendor == "postgresql":
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    return column  # SQLite keeps them as UTC text already
+
 
 APPOINTMENTS_SQL = """
 SELECT l.slug, a.position_id, p.wing
@@ -209,9 +244,9 @@ def _ancestor_paths(path: str) -> list[str]:
     return [path[:i] for i in range(STEPLEN, len(path) + 1, STEPLEN)]
 
 
-def _rows(member: Member, after: tuple[datetime, int] | None, topic: str, n: int) -> list:
-    more = ""
-    extra: list = []
+def _filters(after: tuple[datetime, int] | None, topic: str) -> tuple[str, list]:
+    """The branches' extra conditions (topic, the page marker) and their parameters."""
+    more, extra = "", []
     if topic:
         more += " AND b.topic = %s"
         extra.append(topic)
@@ -219,14 +254,39 @@ def _rows(member: Member, after: tuple[datetime, int] | None, topic: str, n: int
         sent_at = connection.ops.adapt_datetimefield_value(after[0])
         more += " AND (b.sent_at < %s OR (b.sent_at = %s AND b.id < %s))"
         extra += [sent_at, sent_at, after[1]]
+    return more, extra
+
+
+def _rows(member: Member, after: tuple[datetime, int] | None, topic: str, n: int) -> list:
+    more, extra = _filters(after, topic)
     branches, params = [], []
     for i, path in enumerate(_ancestor_paths(member.path)):
-        branches.append(FEED_BRANCH.format(more=more, i=i))
+        branches.append(FEED_BRANCH.format(unit="%s", more=more, i=i))
         params += [path, *extra, n]
-    sql = FEED_SQL.format(branches=" UNION ALL ".join(branches))
+    top = TOP.format(branches=" UNION ALL ".join(branches))
+    sql = FEED_SQL.format(top=top, columns=FEED_COLUMNS.format(sent_at=utc_text("b.sent_at")))
     with hot_cursor() as cur:
         cur.execute(sql, [*params, n, member.person_id])
         return cur.fetchall()
+
+
+def _token_sql(more: str) -> str:
+    from sangathan.accounts.members import token_select
+
+    branches = []
+    for i in range(TOKEN_BRANCHES):
+        n = STEPLEN * (i + 1)
+        unit = f"(SELECT substr(m.path, 1, {n}) FROM m WHERE length(m.path) >= {n})"
+        branches.append(FEED_BRANCH.format(unit=unit, more=more, i=i))
+    top = TOP.format(branches=" UNION ALL ".join(branches))
+    columns = FEED_COLUMNS.format(sent_at=utc_text("b.sent_at"))
+    return TOKEN_FEED_SQL.format(token=token_select(), top=top, columns=columns)
+
+
+def _chunk(limit: int) -> int:
+    # Narrowed rows the member does not match are dropped (one in twenty, say), so read a
+    # few more than a page: a second read is rarely needed.
+    return limit + 1 + 4
 
 
 def feed_page(
@@ -238,21 +298,61 @@ def feed_page(
     if not isinstance(member, Member):
         member = Member.of(member)
     after = decode_cursor(cursor) if cursor else None
+    return _page(member, after, topic, limit, None)
+
+
+def token_feed_page(raw: str, *, cursor: str = "", limit: int = 20, topic: str = ""):
+    """The member app's feed request in one statement: the member holding the bearer token
+    ``raw`` and their page. Returns ``(member, items, next_cursor)``, or None when the token
+    is not live; ``member.person_id`` is None (and the page empty) for a login without a
+    member record. Raises :class:`BadCursor` before looking at the token."""
+    from sangathan.accounts.members import first_statement, member_of_row, token_params
+
+    after = decode_cursor(cursor) if cursor else None
+    now = timezone.now()
+    params = token_params(raw, now)
+    if params is None:
+        return None
+    more, extra = _filters(after, topic)
+    chunk = _chunk(limit)
+    sql = _token_sql(more)
+    params += [*extra, chunk] * TOKEN_BRANCHES + [chunk]
+
+    def run(health_check: bool):
+        with hot_cursor(health_check=health_check) as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    rows = first_statement(run)
+    if not rows:
+        return None
+    member = member_of_row(rows[0][:TOKEN_WIDTH], now)
+    if member.person_id is None:
+        return member, [], None
+    if len(member.path) > STEPLEN * TOKEN_BRANCHES:  # deeper than the statement reaches
+        return member, *_page(member, after, topic, limit, None)
+    first = [row[TOKEN_WIDTH:] for row in rows if row[TOKEN_WIDTH] is not None]
+    return member, *_page(member, after, topic, limit, first)
+
+
+def _page(member: Member, after, topic: str, limit: int, rows: list | None):
+    """The page from ``rows`` (the first read, if made already) and as many more reads as
+    the member's narrowed broadcasts thin out."""
     hindi = (get_language() or "hi").startswith("hi")
     kept: list = []
-    # Narrowed rows the member does not match are dropped, so read a little more than a page
-    # and go on from the last row read until the page is full or the feed ends.
-    chunk = limit + 1 + 8
-    while len(kept) <= limit:
+    chunk = _chunk(limit)
+    if rows is None:
         rows = _rows(member, after, topic, chunk)
+    while True:
         for row in rows:
             if row[11] and not member.matches(_json(row[12]) or {}, _json(row[13])):
                 continue
             kept.append(row)
-        if len(rows) < chunk:
+        if len(kept) > limit or len(rows) < chunk:
             break
         after = (_datetime(rows[-1][10]), rows[-1][0])
         chunk = max(chunk, 2 * (limit + 1 - len(kept)))
+        rows = _rows(member, after, topic, chunk)
     more = len(kept) > limit
     kept = kept[:limit]
     items = [_item(row, hindi) for row in kept]
@@ -260,6 +360,16 @@ def feed_page(
         last = kept[-1]
         return items, encode_cursor(_datetime(last[10]), last[0])
     return items, None
+
+
+def json_time(value) -> str:
+    """A timestamp as the API writes it (Django's JSON encoder: milliseconds, when there
+    are any, and Z), from :func:`utc_text`'s text or a datetime."""
+    if value is None or isinstance(value, datetime):
+        return _ENCODER.default(_datetime(value)) if value is not None else None
+    text = value.replace(" ", "T", 1)
+    fraction = text[20:26]
+    return text[:19] + (f".{fraction[:3]}" if fraction.strip("0") else "") + "Z"
 
 
 def _item(row: tuple, hindi: bool) -> dict:
@@ -305,7 +415,7 @@ def _item(row: tuple, hindi: bool) -> dict:
         "unit": unit_code,
         "unit_name": unit_display,
         "local_note": local_note,
-        "sent_at": _ENCODER.default(_datetime(sent_at)),
+        "sent_at": json_time(sent_at),
         "read": bool(is_read),
         "shared": bool(is_shared),
     }

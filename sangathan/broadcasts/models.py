@@ -182,8 +182,9 @@ class Broadcast(models.Model):
         verbose_name = _("broadcast")
         verbose_name_plural = _("broadcasts")
         indexes = [
-            # the feed: per ancestor unit, sent ones, newest first
-            models.Index(fields=["audience_unit", "status", "sent_at"]),
+            # the feed: per ancestor unit, sent ones, newest first (the id breaks ties: with
+            # it PostgreSQL reads a unit's newest n in order instead of sorting them all)
+            models.Index(fields=["audience_unit", "status", "sent_at", "id"]),
             models.Index(fields=["status", "scheduled_at"]),
         ]
 
