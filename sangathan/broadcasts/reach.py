@@ -69,9 +69,11 @@ def _apply(deltas: dict[tuple[int, str, str], dict[str, int]]) -> None:
     table = q(ReachCounter._meta.db_table)
     sets = ", ".join(f"{q(f)} = {q(f)} + %s" for f in COUNTER_FIELDS)
     sql = f"UPDATE {table} SET {sets} WHERE broadcast_id = %s AND channel = %s AND unit_path = %s"
+    # In key order: two writers (a worker, the status applier) lock counter rows in the same
+    # order and cannot deadlock on them.
     rows = [
         [d.get(f, 0) for f in COUNTER_FIELDS] + [b, ch, p]
-        for (b, ch, p), d in deltas.items()
+        for (b, ch, p), d in sorted(deltas.items())
         if any(d.values())
     ]
     if rows:

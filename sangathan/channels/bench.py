@@ -173,17 +173,17 @@ def make_outbox(channel: str, rows: int) -> tuple[list[int], int]:
 
 def empty_outbox() -> None:
     """Remove every delivery and status event (between runs at different rates)."""
-    from sangathan.channels.models import Delivery, StatusEvent
+    from sangathan.channels.models import Delivery, PendingStatus, StatusEvent
 
     q = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as cur:
-        for model in (StatusEvent, Delivery):
+        for model in (PendingStatus, StatusEvent, Delivery):
             cur.execute(f"DELETE FROM {q(model._meta.db_table)}")
     with connection.cursor() as cur:
         if connection.vendor == "sqlite":
             cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:  # the dead rows gone, as autovacuum would leave them
-            for model in (StatusEvent, Delivery):
+            for model in (PendingStatus, StatusEvent, Delivery):
                 cur.execute(f"VACUUM {q(model._meta.db_table)}")
 
 
@@ -524,9 +524,9 @@ class _Poster:
 
 
 def _reset_applied(refs: list[str], channel: str, broadcasts: list[int]) -> None:
-    """Put the deliveries back to sent, the events back to pending, the counters back."""
+    """Put the deliveries back to sent, the events back in the queue, the counters back."""
     from sangathan.broadcasts.models import ReachCounter
-    from sangathan.channels.models import Delivery, StatusEvent
+    from sangathan.channels.models import Delivery, PendingStatus, StatusEvent
 
     q = connection.ops.quote_name
     marks = ", ".join(["%s"] * len(broadcasts))
@@ -536,7 +536,11 @@ def _reset_applied(refs: list[str], channel: str, broadcasts: list[int]) -> None
             f"WHERE broadcast_id IN ({marks}) AND channel = %s AND status <> 'sent'",
             [*broadcasts, channel],
         )
-        cur.execute(f"UPDATE {q(StatusEvent._meta.db_table)} SET applied_at = NULL")
+        cur.execute(f"DELETE FROM {q(PendingStatus._meta.db_table)}")
+        cur.execute(
+            f"INSERT INTO {q(PendingStatus._meta.db_table)} (event_id) "
+            f"SELECT id FROM {q(StatusEvent._meta.db_table)}"
+        )
         cur.execute(
             f"UPDATE {q(ReachCounter._meta.db_table)} SET delivered = 0, {q('read')} = 0, "
             f"failed = 0 WHERE broadcast_id IN ({marks}) AND channel = %s",
@@ -566,7 +570,7 @@ def _apply_versus_raw(
     refs: list[str], channel: str, broadcasts: list[int], final: str, runs: int, limit: int
 ) -> dict:
     from sangathan.broadcasts.models import ReachCounter
-    from sangathan.channels.models import Delivery, StatusEvent
+    from sangathan.channels.models import Delivery, PendingStatus
     from sangathan.channels.statuses import apply_status_events
 
     ours, raw, used, verified = [], [], set(), True
@@ -580,7 +584,7 @@ def _apply_versus_raw(
                 ours.append(time.perf_counter() - t)
                 moved = Delivery.objects.filter(provider_ref__in=refs[:1] + refs[-1:])
                 verified &= set(moved.values_list("status", flat=True)) == {final}
-                verified &= not StatusEvent.objects.filter(applied_at=None).exists()
+                verified &= not PendingStatus.objects.exists()
             else:
                 verified &= raw_update(refs, final, limit) == len(refs)
                 raw.append(time.perf_counter() - t)

@@ -130,8 +130,9 @@ class Suppression(models.Model):
 
 
 class StatusEvent(models.Model):
-    """A provider status callback as received (sent/delivered/read/failed), stored at once
-    and applied to deliveries in batches. ``key`` makes a replayed webhook a no-op."""
+    """A provider status callback as received (sent/delivered/read/failed): the record of what
+    the provider said. Stored at once, with a ``PendingStatus`` row until the applier has
+    used it; ``key`` makes a replayed webhook a no-op."""
 
     provider = models.CharField(max_length=16)
     key = models.CharField(max_length=200)
@@ -140,17 +141,22 @@ class StatusEvent(models.Model):
     occurred_at = models.DateTimeField()
     error = models.CharField(max_length=300, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
-    applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "key"], name="one_status_event")]
-        # Only the pending events are indexed: marking one applied drops it from the index
-        # instead of moving it within it.
-        indexes = [
-            models.Index(
-                fields=["id"], name="status_event_pending", condition=models.Q(applied_at=None)
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.provider_ref} {self.status}"
+
+
+class PendingStatus(models.Model):
+    """The applier's queue: a status event not used up yet (applied, or dropped as unknown
+    after a day). Using an event deletes its row here, a narrow row in a narrow table,
+    instead of rewriting the event: the batch's cost is the deliveries it moves."""
+
+    event = models.OneToOneField(
+        StatusEvent, primary_key=True, on_delete=models.CASCADE, related_name="pending"
+    )
+
+    def __str__(self) -> str:
+        return f"pending {self.event_id}"

@@ -1,18 +1,19 @@
 """Applying provider status callbacks (sent, delivered, read, failed) to the outbox.
 
 A webhook only stores what it was told (``StatusEvent``, one row per provider, message and
-status, so a replay inserts nothing) and wakes the applier. The applier takes the pending
-events in batches, oldest first, and moves each delivery forward in state order
-(``STATUS_RANK``): a late "delivered" never overwrites "read", "failed" may follow "sent" but
-not "delivered", and duplicates or shuffled callbacks leave one final status. It all happens
-in SQL, set-based: the deliveries move, the reach counters move in the same transaction, and
-the events are marked applied.
+status, so a replay inserts nothing), queues it (``PendingStatus``) and wakes the applier.
+The applier takes the queued events in batches, oldest first, and moves each delivery
+forward in state order (``STATUS_RANK``): a late "delivered" never overwrites "read",
+"failed" may follow "sent" but not "delivered", and duplicates or shuffled callbacks leave one
+final status. It all happens in SQL, set-based: the deliveries move, the reach counters move
+in the same transaction, and the batch leaves the queue.
 
 An event whose message has no delivery yet (the callback overtook the worker recording the
-send) stays pending and is tried again on the next run; after a day it is dropped.
+send) stays queued and is tried again on the next run; after a day it is dropped.
 
-Two appliers can run at once: PostgreSQL hands each its own events (``FOR UPDATE SKIP
-LOCKED``) and locks the deliveries in id order; SQLite runs one write transaction at a time.
+One applier works at a time: on PostgreSQL each batch takes a transaction-level advisory lock
+(another applier waits for it, then finds what is left); SQLite runs one write transaction at
+a time anyway.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
 from sangathan.broadcasts.reach import record_status_changes
-from sangathan.channels.models import STATUS_RANK, Delivery, StatusEvent
+from sangathan.channels.models import STATUS_RANK, Delivery, PendingStatus, StatusEvent
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ def apply_status_events(limit: int = 20000) -> int:
     """Apply the pending status events in batches of ``limit``; returns how many events were
     used up (applied, or dropped as unknown after a day). Events that arrive while it runs are
     left for the next run, so a steady stream cannot keep it busy for ever."""
-    last = StatusEvent.objects.filter(applied_at=None).order_by("-id").values("id")[:1]
-    last_id = next(iter(last), {}).get("id")
+    last = PendingStatus.objects.order_by("-event_id").values_list("event_id", flat=True)[:1]
+    last_id = next(iter(last), None)
     if last_id is None:
         return 0
     total = 0
@@ -57,6 +58,8 @@ def apply_status_events(limit: int = 20000) -> int:
 
 
 MOVES = "sangathan_status_moves"
+# pg_advisory_xact_lock key of the applier ("sgn" "stat" as two int4)
+APPLIER_LOCK = (0x73676E, 0x73746174)
 
 
 def _rank(column: str) -> str:
@@ -76,9 +79,10 @@ def _channel_of(column: str) -> str:
 
 
 def _moves_table(cursor) -> None:
-    """A temporary table of this batch's delivery moves, empty at the start of a batch."""
+    """A temporary table of this batch's delivery moves (and, with no delivery, its messages
+    still waiting for theirs), empty at the start of a batch."""
     columns = (
-        "delivery_id bigint PRIMARY KEY, broadcast_id bigint, channel varchar(16), "
+        "delivery_id bigint UNIQUE, broadcast_id bigint, channel varchar(16), "
         "unit_path varchar(255), provider varchar(16), provider_ref varchar(128), "
         "old varchar(16), new varchar(16), status_at timestamp with time zone, "
         "error varchar(300)"
@@ -106,26 +110,29 @@ def _write_moves(cursor, table: str, postgres: bool) -> None:
 
 
 def _apply_batch(limit: int, after_id: int, up_to_id: int) -> tuple[int, int | None]:
-    """One batch: the oldest ``limit`` pending events with ``after_id < id <= up_to_id``.
+    """One batch: the oldest ``limit`` queued events with ``after_id < id <= up_to_id``.
     Returns (events used up, highest id looked at, or None when there was nothing).
 
     Set-based: the best status per message in the batch, the deliveries it moves forward
-    (into a temporary table, with their old status), one ``UPDATE … FROM`` of those, the
-    counters from their grouped changes, one ``UPDATE`` marking the events. The rows never
+    (into a temporary table, with their old status), one ``UPDATE`` of those, the counters
+    from their grouped changes, one ``DELETE`` of the batch from the queue. The rows never
     travel to Python; at tens of thousands of events a second, doing the state machine in
     Python cost several times the database work."""
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
     q = connection.ops.quote_name
     events_table = q(StatusEvent._meta.db_table)
+    queue = q(PendingStatus._meta.db_table)
     table = q(Delivery._meta.db_table)
     postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
         if postgres:
-            # This applier's events; another one running at once takes the next ones.
+            # One applier at a time (another waits here, then finds what is left): the batch
+            # is exactly what it reads, and deliveries are never locked by two of them.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(APPLIER_LOCK))
             cursor.execute(
-                f"SELECT id FROM {events_table} WHERE applied_at IS NULL AND id > %s "
-                f"AND id <= %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                f"SELECT event_id FROM {queue} WHERE event_id > %s AND event_id <= %s "
+                f"ORDER BY event_id LIMIT %s",
                 [after_id, up_to_id, limit],
             )
             ids = [row[0] for row in cursor.fetchall()]
@@ -133,18 +140,23 @@ def _apply_batch(limit: int, after_id: int, up_to_id: int) -> tuple[int, int | N
                 return 0, None
             seen_to = ids[-1]
             batch = "JOIN unnest(%s::bigint[]) AS batch(id) ON batch.id = e.id"
+            in_batch = f"{queue}.event_id = ANY(%s::bigint[])"
             batch_params: list = [ids]
         else:
             # One writer at a time: the range is exactly the batch.
             cursor.execute(
-                f"SELECT MAX(id) FROM (SELECT id FROM {events_table} WHERE applied_at IS NULL "
-                f"AND id > %s AND id <= %s ORDER BY id LIMIT %s) AS batch",
+                f"SELECT MAX(event_id) FROM (SELECT event_id FROM {queue} WHERE event_id > %s "
+                f"AND event_id <= %s ORDER BY event_id LIMIT %s) AS batch",
                 [after_id, up_to_id, limit],
             )
             seen_to = cursor.fetchone()[0]
             if seen_to is None:
                 return 0, None
-            batch = "WHERE e.applied_at IS NULL AND e.id > %s AND e.id <= %s"
+            batch = (
+                f"JOIN {queue} batch ON batch.event_id = e.id "
+                f"WHERE batch.event_id > %s AND batch.event_id <= %s"
+            )
+            in_batch = f"{queue}.event_id > %s AND {queue}.event_id <= %s"
             batch_params = [after_id, seen_to]
         # The best status per message, with its time and error.
         rank = _rank("e.status")
@@ -160,52 +172,48 @@ def _apply_batch(limit: int, after_id: int, up_to_id: int) -> tuple[int, int | N
                 f"SELECT e.provider, e.provider_ref, MAX({rank}) AS r, e.occurred_at, e.error "
                 f"FROM {events_table} e {batch} GROUP BY e.provider, e.provider_ref"
             )
-        if postgres:
-            # Lock the deliveries in id order first, so two appliers cannot deadlock.
-            cursor.execute(
-                f"SELECT d.id FROM {table} d JOIN ({best}) b "
-                f"ON d.provider_ref = b.provider_ref AND d.channel = {_channel_of('b.provider')} "
-                f"ORDER BY d.id FOR UPDATE OF d",
-                batch_params,
-            )
         _moves_table(cursor)
+        # The deliveries the batch moves forward, and the messages with no delivery yet
+        # (delivery_id NULL).
         cursor.execute(
             f"INSERT INTO {MOVES} (delivery_id, broadcast_id, channel, unit_path, provider, "
             f"provider_ref, old, new, status_at, error) "
-            f"SELECT d.id, d.broadcast_id, d.channel, d.unit_path, b.provider, d.provider_ref, "
+            f"SELECT d.id, d.broadcast_id, d.channel, d.unit_path, b.provider, b.provider_ref, "
             f"d.status, {_status_of_rank('b.r')}, b.occurred_at, "
             f"CASE WHEN b.r = {EVENT_RANK['failed']} THEN COALESCE(SUBSTR(b.error, 1, 300), '') "
             f"ELSE d.error END "
-            f"FROM ({best}) b JOIN {table} d ON d.provider_ref = b.provider_ref "
+            f"FROM ({best}) b LEFT JOIN {table} d ON d.provider_ref = b.provider_ref "
             f"AND d.channel = {_channel_of('b.provider')} "
-            f"WHERE b.r > {_rank('d.status')}",
+            f"WHERE d.id IS NULL OR b.r > {_rank('d.status')}",
             batch_params,
         )
+        waiting = 0
         if cursor.rowcount:
             _write_moves(cursor, table, postgres)
+            # The grouped changes, and (broadcast NULL) how many messages wait for a delivery.
             cursor.execute(
                 f"SELECT broadcast_id, channel, unit_path, old, new, COUNT(*) FROM {MOVES} "
                 f"GROUP BY broadcast_id, channel, unit_path, old, new"
             )
-            record_status_changes(cursor.fetchall())
+            changes = []
+            for row in cursor.fetchall():
+                if row[0] is None:
+                    waiting += row[5]
+                else:
+                    changes.append(row)
+            record_status_changes(changes)
         # Used up: events whose message is ours (applied, or already past them), and events
         # unknown after a day (never ours, or the send was lost). The rest wait.
-        if postgres:
-            target = (
-                f"UPDATE {events_table} SET applied_at = %s FROM unnest(%s::bigint[]) "
-                f"AS batch(id) WHERE batch.id = {events_table}.id"
-            )
+        if not waiting:
+            cursor.execute(f"DELETE FROM {queue} WHERE {in_batch}", batch_params)
         else:
-            target = (
-                f"UPDATE {events_table} SET applied_at = %s WHERE applied_at IS NULL "
-                f"AND id > %s AND id <= %s"
+            cursor.execute(
+                f"DELETE FROM {queue} WHERE {in_batch} AND EXISTS (SELECT 1 FROM {events_table} "
+                f"e WHERE e.id = {queue}.event_id AND (e.received_at < %s OR EXISTS "
+                f"(SELECT 1 FROM {table} d WHERE d.provider_ref = e.provider_ref "
+                f"AND d.channel = {_channel_of('e.provider')})))",
+                [*batch_params, adapt(now - ORPHAN_TTL)],
             )
-        cursor.execute(
-            f"{target} AND (received_at < %s OR EXISTS (SELECT 1 FROM {table} d "
-            f"WHERE d.provider_ref = {events_table}.provider_ref "
-            f"AND d.channel = {_channel_of(f'{events_table}.provider')}))",
-            [adapt(now), *batch_params, adapt(now - ORPHAN_TTL)],
-        )
         used = max(cursor.rowcount, 0)
     return used, seen_to
 
@@ -250,7 +258,7 @@ def _retry_waiting_later() -> bool:
         return False
     if time.monotonic() < _next_retry:
         return False
-    if not StatusEvent.objects.filter(applied_at=None).exists():
+    if not PendingStatus.objects.exists():
         return False
     _next_retry = time.monotonic() + RETRY_WAITING.total_seconds()
     apply_pending_statuses.using(run_after=timezone.now() + RETRY_WAITING).enqueue()

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from sangathan.accounts.middleware import public
 from sangathan.channels.actions import do_opt_out
-from sangathan.channels.models import StatusEvent
+from sangathan.channels.models import PendingStatus, StatusEvent
 from sangathan.channels.optout import (
     address_of,
     is_stop_word,
@@ -53,12 +53,33 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
 
 
 def _store(events: list[StatusEvent]) -> int:
-    """Insert the events (a replayed one is ignored) and wake the applier once they are
-    committed."""
+    """Insert the events (a replayed one is ignored) with a queue row each, and wake the
+    applier once they are committed."""
     if not events:
         return 0
-    unique = {(e.provider, e.key): e for e in events}
-    StatusEvent.objects.bulk_create(list(unique.values()), ignore_conflicts=True)
+    unique = list({(e.provider, e.key): e for e in events}.values())
+    columns = ("provider", "key", "provider_ref", "status", "occurred_at", "error", "received_at")
+    adapt = connection.ops.adapt_datetimefield_value
+    now = timezone.now()
+    params: list = []
+    for e in unique:
+        params += [e.provider, e.key, e.provider_ref, e.status, adapt(e.occurred_at), e.error]
+        params.append(adapt(e.received_at or now))
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    events_table = StatusEvent._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {events_table} ({', '.join(columns)}) VALUES "
+            f"{', '.join([row] * len(unique))} ON CONFLICT (provider, key) DO NOTHING RETURNING id",
+            params,
+        )
+        new = [r[0] for r in cursor.fetchall()]
+        if new:
+            cursor.execute(
+                f"INSERT INTO {PendingStatus._meta.db_table} (event_id) VALUES "
+                + ", ".join(["(%s)"] * len(new)),
+                new,
+            )
     transaction.on_commit(wake_applier)
     return len(unique)
 

@@ -287,7 +287,7 @@ def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, settin
     before the worker has recorded the sends."""
     from sangathan.broadcasts.reach import record_status_changes
     from sangathan.channels.emulator import Emulator
-    from sangathan.channels.models import Delivery, StatusEvent
+    from sangathan.channels.models import Delivery, PendingStatus
     from sangathan.channels.statuses import apply_status_events
     from tests.channels.test_webhooks import (
         add_delivery,
@@ -356,7 +356,7 @@ def test_the_emulators_signed_status_callbacks_reach_the_deliveries(cast, settin
     for body, signature in posts[half:]:
         assert post_whatsapp(client, body, signature=signature).status_code == 200
     apply_status_events()  # the early ones, waiting for their delivery until now
-    assert not StatusEvent.objects.filter(applied_at=None).exists()
+    assert not PendingStatus.objects.exists()
 
     statuses = dict(
         Delivery.objects.filter(broadcast=broadcast).values_list("provider_ref", "status")
