@@ -384,7 +384,7 @@ def feed(request, cursor: str = "", limit: int = 20, topic: str = ""):
         return refused(ActionRefused(_("That page marker is not valid."), code="bad_cursor"))
     # Rows built to the FeedPage schema by feed_page (tested against it); returned as they are
     # because validating 20 items costs more than reading them. UTF-8 as it is: Hindi escaped
-    # as \uXXXX would double the page's size.
+    # as \uXXXX takes twice the bytes.
     return JsonResponse(
         {"items": items, "next_cursor": next_cursor},
         encoder=NinjaJSONEncoder,
