@@ -53,6 +53,7 @@ import time
 from contextlib import contextmanager
 
 from django.db import connection, transaction
+from django.db.models import F
 
 from sangathan.core import benchserver
 from sangathan.core.benchserver import ROOT
@@ -130,22 +131,48 @@ def setup_people(booths: int, people: int, channels, *, seed: int, progress: boo
     return seconds
 
 
+def covering_unit(rows: int):
+    """The unit whose subtree just holds ``rows`` people (by the maintained
+    ``people_count``): from the nation down, the child with the fewest people that still has
+    ``rows``, while one has, no deeper than the assembly (the deepest units with reach
+    counters, which the applier moves and the benches check). The outbox for a run then costs
+    its rows, not the organisation (a national fan-out at full scale is 10,000,000 rows to
+    make and then delete)."""
+    from sangathan.broadcasts.reach import assembly_depth
+    from sangathan.core import seeding
+    from sangathan.org.models import OrgUnit
+
+    unit, bottom = seeding.national_root(), assembly_depth()
+    while unit.depth < bottom:
+        child = (
+            OrgUnit.objects.filter(
+                path__startswith=unit.path, depth=unit.depth + 1, people_count__gte=rows
+            )
+            .order_by("people_count", "path")
+            .first()
+        )
+        if child is None:
+            break
+        unit = child
+    return unit
+
+
 def make_outbox(channel: str, rows: int) -> tuple[list[int], int]:
-    """Exactly ``rows`` queued deliveries on ``channel``: national organisational broadcasts
-    fanned out for real (counters, ``INSERT … SELECT`` chunks), as many as it takes, the rows
-    past ``rows`` of the last one deleted. Returns (broadcast ids, rows)."""
+    """Exactly ``rows`` queued deliveries on ``channel``: organisational broadcasts to the
+    :func:`covering_unit` of ``rows`` fanned out for real (counters, ``INSERT … SELECT``
+    chunks), as many as it takes, the rows past ``rows`` of the last one deleted. Returns
+    (broadcast ids, rows)."""
     from django.utils import timezone
 
     from sangathan.broadcasts.fanout import fan_out
     from sangathan.broadcasts.models import Broadcast
     from sangathan.channels.models import Delivery
-    from sangathan.core import seeding
 
-    nation = seeding.national_root()
+    audience = covering_unit(rows)
     made, total = [], 0
     while total < rows:
         b = Broadcast.objects.create(
-            audience_unit=nation,
+            audience_unit=audience,
             channels=["feed", channel],
             purpose="organisational",
             status=Broadcast.Status.SENT,
@@ -594,9 +621,12 @@ def _apply_versus_raw(
     done = Delivery.objects.filter(broadcast_id__in=broadcasts, channel=channel, status=final)
     verified &= done.count() == len(refs)
     field = "read" if final == "read" else "delivered"
+    # Each broadcast's counter at its audience unit (the top of its counters).
     counted = sum(
         ReachCounter.objects.filter(
-            broadcast_id__in=broadcasts, channel=channel, depth=1
+            broadcast_id__in=broadcasts,
+            channel=channel,
+            unit_id=F("broadcast__audience_unit_id"),
         ).values_list(field, flat=True)
     )
     verified &= counted == len(refs)

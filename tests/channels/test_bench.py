@@ -10,10 +10,49 @@ from pathlib import Path
 
 import pytest
 
-from sangathan.channels.bench import WEBHOOK_STATUSES, signed_posts, status_stream
+from sangathan.channels.bench import (
+    WEBHOOK_STATUSES,
+    covering_unit,
+    make_outbox,
+    signed_posts,
+    status_stream,
+)
 from sangathan.channels.webhooks import signature_ok
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_the_outbox_is_made_in_the_smallest_unit_that_holds_its_rows():
+    from sangathan.channels.models import Delivery
+    from sangathan.core import seeding
+    from sangathan.people.models import Consent
+    from tests.factories import add_unit, make_person
+
+    india = seeding.national_root()
+    up = add_unit(india, "state", "S09", "उत्तर प्रदेश")
+    bihar = add_unit(india, "state", "S04", "बिहार")
+    lucknow = add_unit(up, "district", "D1", "लखनऊ")
+    kanpur = add_unit(up, "district", "D2", "कानपुर")
+    people = [make_person(u) for u in [lucknow] * 3 + [kanpur] * 5 + [bihar] * 2]
+    assert covering_unit(3) == lucknow  # the fewest people that still hold 3
+    assert covering_unit(4) == kanpur
+    assert covering_unit(6) == up
+    assert covering_unit(9) == india
+    assert covering_unit(20) == india  # nobody holds them all: the top, broadcast repeatedly
+    for p in people:
+        Consent.objects.create(person=p, channel="sms", purpose="organisational", evidence="test")
+    broadcasts, rows = make_outbox("sms", 4)
+    assert rows == 4 and len(broadcasts) == 1
+    made = Delivery.objects.filter(broadcast_id__in=broadcasts, channel="sms")
+    assert made.count() == 4
+    assert {d.person.unit_id for d in made} == {kanpur.pk}
+    # Never below the assembly: the deepest units with counters.
+    ac = add_unit(bihar, "assembly", "AC1", "पटना साहिब")
+    booth = add_unit(ac, "booth", "B1", "बूथ 1")
+    for _ in range(4):
+        make_person(booth)
+    assert covering_unit(4) == ac  # not its booth, which holds them too
 
 
 def bench(*args) -> dict:
