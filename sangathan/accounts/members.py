@@ -13,6 +13,7 @@ active user, ``last_used_at`` written at most once an hour.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,6 +38,11 @@ WHERE t.key_hash = %s AND t.expires_at > %s AND u.is_active
 
 
 def token_select() -> str:
+    return _token_select(connection.vendor)
+
+
+@functools.cache
+def _token_select(vendor: str) -> str:
     from sangathan.broadcasts.feed import utc_text
 
     return TOKEN_SELECT.format(last_used=utc_text("t.last_used_at"))

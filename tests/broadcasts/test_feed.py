@@ -315,3 +315,22 @@ def test_times_are_written_as_the_json_encoder_writes_them():
         assert feed.json_time(str(naive)) == want  # SQLite's text
         assert feed.json_time(naive.strftime("%Y-%m-%dT%H:%M:%S.%f")) == want  # to_char's
         assert feed.json_time(when) == want
+
+
+@pytest.mark.django_db
+def test_times_come_back_from_the_database_as_text():
+    # Text, not datetimes: the driver parsing twenty of them a page only for json_time to
+    # print them again is what utc_text avoids (SQLite's declared column type included).
+    with feed.hot_cursor() as cur:  # a timestamp column of any table will do
+        cur.execute(f"SELECT {feed.utc_text('applied')} FROM django_migrations LIMIT 1")
+        (value,) = cur.fetchone()
+    assert isinstance(value, str) and feed.json_time(value).endswith("Z")
+
+
+def test_the_feed_is_the_first_url_of_the_api():
+    from django.urls import get_resolver
+
+    api = next(p for p in get_resolver().url_patterns if str(p.pattern) == "api/v1/")
+    (inner,) = api.url_patterns
+    assert [str(p.pattern) for p in inner.url_patterns][0] == "feed"
+    assert get_resolver().resolve("/api/v1/feed").url_name
