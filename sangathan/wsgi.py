@@ -1,6 +1,7 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sangathan.settings")
-application = get_wsgi_application()
+
+from sangathan.broadcasts.feedroute import site_application  # noqa: E402
+
+application = site_application()

@@ -566,9 +566,10 @@ def bench_server_app():
     import types
 
     from django.conf import settings
-    from django.core.wsgi import get_wsgi_application
 
-    application = get_wsgi_application()
+    from sangathan.broadcasts.feedroute import site_application
+
+    application = site_application()  # as sangathan serve runs it (less the static files)
     from django.http import JsonResponse
     from django.urls import include, path
     from ninja import NinjaAPI
@@ -616,9 +617,16 @@ class _Load:
 
     The clients are coroutines on one asyncio event loop writing prepared request bytes and
     reading the answer by its ``Content-Length``: a thread per client with ``http.client``
-    (as this bench had first) spent about a core of this 2-core machine on the load itself,
-    and a thread whose answer had arrived waited for the others to hand over the GIL before
-    its clock stopped, which the server's latency then carried (see the issue note)."""
+    (as this bench had first) spent a good part of a core on the load itself, and a thread
+    whose answer had arrived waited for the others to hand over the GIL before its clock
+    stopped; it also left fewer requests waiting at the server than 16 clients would.
+
+    Each client stands for a stream of members, as phones come and go: it opens a new
+    connection every 10–40 requests. (With 16 connections held for a whole round, which
+    gunicorn worker accepted each decided the round: all of them on one worker halved the
+    rate, and rounds of one endpoint differed twofold.)"""
+
+    RECONNECT = (10, 40)
 
     def __init__(self, port: int, path: str, tokens: list[str], clients: int, seconds: float):
         self.port, self.path, self.tokens = port, path, tokens
@@ -650,8 +658,14 @@ class _Load:
         import asyncio
 
         clock, mine, requests = time.perf_counter, self.latencies, self.requests
-        connection = None
+        connection, left = None, 0
         while clock() < deadline:
+            if connection is not None and left <= 0:
+                connection[1].close()
+                connection = None
+            if connection is None:
+                left = rng.randint(*self.RECONNECT)
+            left -= 1
             request = requests[rng.randrange(len(requests))]
             t = clock()
             try:

@@ -25,11 +25,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 def application():
     """The WSGI application with static files served in front of it."""
-    from django.core.wsgi import get_wsgi_application
     from whitenoise import WhiteNoise
 
+    from sangathan.broadcasts.feedroute import site_application
+
     return WhiteNoise(
-        get_wsgi_application(), root=str(settings.STATIC_ROOT), prefix=settings.STATIC_URL
+        site_application(), root=str(settings.STATIC_ROOT), prefix=settings.STATIC_URL
     )
 
 
