@@ -20,6 +20,22 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def live_server_serves_the_site_application():
+    """The live server serves what ``sangathan serve`` does: Django's handler with the member
+    app's feed request answered in front of it (``sangathan.broadcasts.feedroute``), so the
+    member app's feed in these tests comes the way it comes to phones."""
+    import django.test.testcases as testcases
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from sangathan.broadcasts.feedroute import MemberFeedRoute
+
+    original = testcases.WSGIHandler
+    testcases.WSGIHandler = lambda: MemberFeedRoute(WSGIHandler())
+    yield
+    testcases.WSGIHandler = original
+
+
 @contextmanager
 def playwright(monkeypatch, live_server):
     """Playwright's sync API, with the test body on the live server's database connection.

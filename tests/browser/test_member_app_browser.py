@@ -106,9 +106,27 @@ def phone(monkeypatch, tmp_path, live_server):
             context.close()
 
 
-def test_login_feed_offline_read_and_sync(cast, live_server, phone, otp_codes):  # noqa: F811
+def test_login_feed_offline_read_and_sync(
+    cast,
+    live_server,
+    phone,
+    otp_codes,  # noqa: F811
+    monkeypatch,
+):
     from playwright.sync_api import expect
 
+    from sangathan.broadcasts.feedroute import MemberFeedRoute
+
+    # Which feed requests the route in front of Django answered (the live server's thread).
+    answered = []
+    answer = MemberFeedRoute._answer
+
+    def spy(self, environ):
+        response = answer(self, environ)
+        answered.append(response is not None)
+        return response
+
+    monkeypatch.setattr(MemberFeedRoute, "_answer", spy)
     older, newer = _broadcasts(cast)
     context = phone
     page = context.pages[0] if context.pages else context.new_page()
@@ -128,6 +146,7 @@ def test_login_feed_offline_read_and_sync(cast, live_server, phone, otp_codes): 
 
     items = page.locator("#feed-list article.item")
     expect(items).to_have_count(2)
+    assert True in answered  # the app's feed came from the member feed route
     expect(items.first).to_contain_text("मतदाता सूची पुनरीक्षण अभियान")
     expect(items.nth(1)).to_contain_text("रविवार को बूथ बैठक")
     expect(page.locator("#feed-list article.item.unread")).to_have_count(2)
