@@ -23,7 +23,13 @@ from sangathan.accounts.members import (
 )
 from sangathan.broadcasts import actions
 from sangathan.broadcasts.audience import preview_counts
-from sangathan.broadcasts.feed import BadCursor, Member, feed_page, token_feed_page
+from sangathan.broadcasts.feed import (
+    BadCursor,
+    Member,
+    feed_page,
+    page_size,
+    token_feed_page,
+)
 from sangathan.broadcasts.models import Broadcast
 from sangathan.broadcasts.reach import reach_report
 from sangathan.org.scoping import get_unit_for_user
@@ -362,7 +368,7 @@ def _default_reach_unit(user, broadcast):
 def feed(request, cursor: str = "", limit: int = 20, topic: str = ""):
     """The member's broadcasts (to their unit and every unit above it), newest first. Pass
     ``next_cursor`` back as ``cursor`` for the next page."""
-    limit = max(1, min(limit, 50))
+    limit = page_size(limit)
     try:
         if isinstance(request.auth, BearerToken):  # the member app: token and page at once
             found = token_feed_page(request.auth.raw, cursor=cursor, limit=limit, topic=topic)

@@ -317,6 +317,15 @@ def _token_sql(vendor: str, more: str) -> str:
     return TOKEN_FEED_SQL.format(token=token_select(), top=top, columns=columns)
 
 
+MAX_PAGE = 50
+
+
+def page_size(limit: int) -> int:
+    """The page size a request asked for, within 1 and :data:`MAX_PAGE` (the API route and
+    the member feed route in front of it)."""
+    return max(1, min(limit, MAX_PAGE))
+
+
 def _chunk(limit: int) -> int:
     # Narrowed rows the member does not match are dropped (one in twenty, say), so read a
     # few more than a page: a second read is rarely needed.

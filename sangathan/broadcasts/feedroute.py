@@ -31,7 +31,6 @@ from django.urls import set_script_prefix
 
 FEED_PATH = "/api/v1/feed"
 BEARER = "Bearer sgn_"  # sangathan.accounts.actions.API_TOKEN_PREFIX, asserted in tests
-MAX_LIMIT = 50
 
 logger = logging.getLogger(__name__)
 
@@ -85,23 +84,22 @@ class MemberFeedRoute:
         return self._locale, self._response_middleware
 
     def _answer(self, environ) -> HttpResponse | None:
-        from sangathan.broadcasts.feed import BadCursor, token_feed_page
+        from sangathan.broadcasts.feed import BadCursor, page_size, token_feed_page
 
-        query = WSGIRequest(environ)
-        limit_text = query.GET.get("limit", "20")
+        request = WSGIRequest(environ)
+        limit_text = request.GET.get("limit", "20")
         if not limit_text.isascii() or not limit_text.isdigit():
             return None  # the API's own validation error
         locale, response_middleware = self._middleware()
         set_script_prefix(get_script_name(environ))
         signals.request_started.send(sender=self.__class__, environ=environ)
-        request = query
         locale.process_request(request)
         try:
             found = token_feed_page(
                 environ["HTTP_AUTHORIZATION"][len("Bearer ") :],
-                cursor=query.GET.get("cursor", ""),
-                limit=max(1, min(int(limit_text), MAX_LIMIT)),
-                topic=query.GET.get("topic", ""),
+                cursor=request.GET.get("cursor", ""),
+                limit=page_size(int(limit_text)),
+                topic=request.GET.get("topic", ""),
             )
         except BadCursor:
             found = None

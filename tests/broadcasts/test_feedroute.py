@@ -208,3 +208,15 @@ def test_one_statement_and_the_request_signals(cast):
     assert status == "200 OK"
     assert len(queries) == 1, [q["sql"][:80] for q in queries]
     assert seen == ["started", "finished"]  # connections aged and closed as for any request
+
+
+def test_a_large_page_is_clamped_as_the_api_clamps_it(cast):
+    scatter(cast, 200, random.Random(13))
+    full = FullStack()
+    member = bearer(cast.volunteer)
+    call(full, **member)
+    ours = call(MemberFeedRoute(full), query={"limit": "500"}, **member)
+    assert full.calls == 1  # only the warm-up: the large page was answered in front
+    assert ours == call(full, query={"limit": "500"}, **member)
+    assert len(expected(cast.volunteer_person)) > feed.MAX_PAGE
+    assert len(json.loads(ours[2])["items"]) == feed.MAX_PAGE
